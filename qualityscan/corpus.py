@@ -1,0 +1,83 @@
+"""Cross-document state with bounded memory: how many documents share a short line.
+
+Site chrome ("Leave a Reply", "Related Posts") repeats across the pages of a site while
+article text does not. :class:`CorpusStats` counts, for each normalised short line, the
+number of documents it occurs in, using a count-min sketch (Cormode & Muthukrishnan, 2005):
+a fixed ``depth x width`` table of counters, so memory stays flat however many documents
+stream by; counts can only be over-estimated, by at most ``e * N / width`` with probability
+``1 - exp(-depth)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+import numpy as np
+
+from qualityscan.document import Document
+
+_NON_WORD = re.compile(r"[\W\d_]+", re.UNICODE)
+
+
+def normalise_line(text: str) -> str:
+    """Case-, digit- and punctuation-insensitive key of a line ("Total 0 Shares" == "total shares")."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+class CorpusStats:
+    """Document frequency of short lines across a corpus, in a count-min sketch.
+
+    Parameters
+    ----------
+    width, depth:
+        Sketch size: memory is ``width * depth * 4`` bytes (default 4 MiB).
+    max_line_chars:
+        Only lines up to this length are counted (template lines are short).
+    """
+
+    def __init__(self, width: int = 1 << 18, depth: int = 4, max_line_chars: int = 200) -> None:
+        self.width = width
+        self.depth = depth
+        self.max_line_chars = max_line_chars
+        self._table = np.zeros((depth, width), dtype=np.uint32)
+        self.documents = 0
+
+    def _cells(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+        digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8 * self.depth).digest()
+        cols = np.frombuffer(digest, dtype="<u8") % np.uint64(self.width)
+        return np.arange(self.depth), cols.astype(np.int64)
+
+    def keys(self, document: Document) -> set[str]:
+        """The distinct normalised short-line keys of a segmented document."""
+        keys = set()
+        for paragraph in document.paragraphs:
+            if len(paragraph.text) <= self.max_line_chars:
+                key = normalise_line(paragraph.text)
+                if key:
+                    keys.add(key)
+        return keys
+
+    def add(self, document: Document) -> None:
+        """Count each distinct short line of ``document`` once."""
+        for key in self.keys(document):
+            rows, cols = self._cells(key)
+            self._table[rows, cols] += 1
+        self.documents += 1
+
+    def count(self, text: str) -> int:
+        """Estimated number of counted documents containing this line (0 for long lines)."""
+        if len(text) > self.max_line_chars:
+            return 0
+        key = normalise_line(text)
+        if not key:
+            return 0
+        rows, cols = self._cells(key)
+        return int(self._table[rows, cols].min())
+
+    def others(self, text: str, document_counted: bool) -> int:
+        """How many *other* documents share this line (excluding the document itself)."""
+        n = self.count(text)
+        return max(0, n - 1) if document_counted else n
