@@ -72,12 +72,35 @@ class CorpusStats:
         if len(text) > self.max_line_chars:
             return 0
         key = normalise_line(text)
-        if not key:
-            return 0
-        rows, cols = self._cells(key)
-        return int(self._table[rows, cols].min())
+        return self._count_key(key) if key else 0
 
     def others(self, text: str, document_counted: bool) -> int:
         """How many *other* documents share this line (excluding the document itself)."""
         n = self.count(text)
         return max(0, n - 1) if document_counted else n
+
+    def snapshot(self, document: Document) -> LineCounts:
+        """The counts of this document's own short lines, frozen: a small object to send
+        to a worker process instead of the whole sketch."""
+        return LineCounts({key: self._count_key(key) for key in self.keys(document)},
+                          self.documents, self.max_line_chars)
+
+    def _count_key(self, key: str) -> int:
+        rows, cols = self._cells(key)
+        return int(self._table[rows, cols].min())
+
+
+class LineCounts(CorpusStats):
+    """Frozen document frequencies of one document's lines (see :meth:`CorpusStats.snapshot`);
+    answers ``count``/``others`` like the sketch it came from."""
+
+    def __init__(self, counts: dict[str, int], documents: int, max_line_chars: int) -> None:
+        self.max_line_chars = max_line_chars
+        self.documents = documents
+        self._counts = counts
+
+    def _count_key(self, key: str) -> int:
+        return self._counts.get(key, 0)
+
+    def add(self, document: Document) -> None:
+        raise TypeError("LineCounts is a frozen snapshot; add documents to the CorpusStats it came from")
