@@ -34,7 +34,10 @@ def _add_scanner_options(parser: argparse.ArgumentParser) -> None:
     read.add_argument("--input-format", choices=["text", "html", "jsonl"],
                       help="treat every input file as this format instead of sniffing it")
     read.add_argument("--max-bytes", type=int, default=20_000_000, metavar="N",
-                      help="files larger than this are reported as errors (default 20000000)")
+                      help="documents larger than this (a file, or one JSONL line or WARC record) "
+                           "are reported as errors (default 20000000)")
+    read.add_argument("--include-hidden", action="store_true",
+                      help="also read hidden files and folders (names starting with a dot)")
     read.add_argument("--text-field", default="text", help="JSONL field holding the text (default: text)")
     read.add_argument("--id-field", default="id", help="JSONL field holding the id (default: id)")
     read.add_argument("--url-field", default="url", help="JSONL field holding the URL (default: url)")
@@ -46,7 +49,8 @@ def _scanner(args: argparse.Namespace, **extra: Any):
 
     detectors = [d.strip() for d in args.detectors.split(",") if d.strip()] if args.detectors else None
     options = ReadOptions(max_bytes=args.max_bytes, text_field=args.text_field, id_field=args.id_field,
-                          url_field=args.url_field, format=args.input_format)
+                          url_field=args.url_field, format=args.input_format,
+                          include_hidden=args.include_hidden)
     return Scanner(detectors=detectors, model=None if args.no_model else args.model, jobs=args.jobs,
                    read_options=options, corpus=not args.no_corpus,
                    allow_version_mismatch=args.allow_version_mismatch, **extra)
@@ -100,7 +104,7 @@ def _summary(report: Report, full: bool) -> dict[str, Any]:
 
 
 def cmd_filter(args: argparse.Namespace) -> int:
-    from qualityscan.readers import read_stream
+    from qualityscan.readers import read_jsonl_lines
 
     thresholds = _parse_thresholds(args.max_score)
     scanner = _scanner(args, warmup=args.warmup)
@@ -110,7 +114,7 @@ def cmd_filter(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     malformed = 0
     out = sys.stdout
-    documents = read_stream(sys.stdin.buffer, scanner.read_options, source="<stdin>")
+    documents = read_jsonl_lines(sys.stdin.buffer, scanner.read_options, source="<stdin>")
     for report in scanner.scan_documents(documents):
         doc = report.document
         record = doc.meta.get("record")

@@ -102,3 +102,16 @@ def test_explain_prints_paragraphs_with_offsets(capsys, seeds_dir):
 def test_unknown_model_path_is_a_usage_error(capsys, seeds_dir, tmp_path):
     code, _, err = run(capsys, "scan", str(seeds_dir), "--model", str(tmp_path / "nope.joblib"))
     assert code == 2 and "nope.joblib" in err
+
+
+def test_filter_reads_jsonl_even_when_the_first_line_is_broken(capsys, monkeypatch):
+    stdin = '{bad line\n{"id": "a", "text": "The harbour reopened on Monday."}\n'
+    code, out, err = run(capsys, "filter", "--no-model", stdin=stdin, monkeypatch=monkeypatch)
+    lines = out.splitlines()
+    assert code == 1 and "<stdin>:1" in err
+    assert lines[0] == "{bad line" and json.loads(lines[1])["id"] == "a"
+
+
+def test_filter_on_empty_input_writes_nothing(capsys, monkeypatch):
+    code, out, err = run(capsys, "filter", "--no-model", stdin="", monkeypatch=monkeypatch)
+    assert (code, out, err) == (0, "", "")
