@@ -14,17 +14,20 @@ def flagged(report: Report, threshold: float = FLAG_THRESHOLD) -> list[Paragraph
 
 
 def top_evidence(report: Report, n: int = 3) -> list[Evidence]:
-    """Up to ``n`` pieces of evidence from the highest-scoring flagged paragraphs, one per paragraph."""
-    ranked = sorted(flagged(report), key=lambda p: -max(p.scores.values()))
-    picked: list[Evidence] = []
-    for paragraph in ranked:
-        strongest = max(paragraph.scores, key=paragraph.scores.__getitem__)
-        evidence = [e for e in paragraph.evidence if e.detector == strongest] or paragraph.evidence
-        if evidence:
-            picked.append(evidence[0])
-        if len(picked) >= n:
-            break
-    return picked
+    """Up to ``n`` pieces of evidence, strongest first, one per detector before any second one
+    from the same detector, so every kind of damage found is shown."""
+    candidates = []  # (score, detector, paragraph index, evidence)
+    for paragraph in flagged(report):
+        for name, score in paragraph.scores.items():
+            evidence = next((e for e in paragraph.evidence if e.detector == name), None)
+            if score >= FLAG_THRESHOLD and evidence is not None:
+                candidates.append((score, name, paragraph.index, evidence))
+    candidates.sort(key=lambda c: (-c[0], c[2]))
+    firsts, rest, seen = [], [], set()
+    for score, name, _, evidence in candidates:
+        (rest if name in seen else firsts).append(evidence)
+        seen.add(name)
+    return (firsts + rest)[:n]
 
 
 def detector_columns(reports: list[Report]) -> list[str]:
