@@ -26,8 +26,20 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "w",
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _target_mode(target))
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _target_mode(target: Path) -> int:
+    """Keep an existing file's permissions; a new file gets the usual 0o666 less the umask
+    (``mkstemp`` would leave it readable by its owner only)."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask

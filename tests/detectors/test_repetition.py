@@ -1,0 +1,304 @@
+"""Repetition detector: exact / light-edit / paraphrase / glued restatements, run alignment,
+legitimate overlap that must stay quiet, the seeds, and real rewrites from the shared data."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qualityscan.detectors import create
+from qualityscan.detectors.repetition import RepetitionDetector, make_unit, split_sentences
+from qualityscan.document import Document
+from qualityscan.model import ModelError, ModelIntegrityError, shipped_model_path
+from qualityscan.segment import segment
+
+ROOT = Path(__file__).resolve().parents[2]
+SEEDS = ROOT / "seeds"
+
+ARTICLE = [
+    ("Harbour Council approved a budget of 48 million pounds on Tuesday after a four-hour "
+    "debate about library closures and bus subsidies in the northern districts."),
+    ("Council leader Maria Okafor said the plan protected frontline services while cutting "
+    "administrative costs by 12 percent over the next three years."),
+    ("Opposition members argued that closing three branch libraries would hurt pensioners "
+    "and schoolchildren who rely on free internet access and reading groups."),
+    ("The budget also sets aside 2.5 million pounds for flood defences along the river, "
+    "after storms damaged 340 homes in the Eastfield area last winter."),
+    ("A final vote on the library closures is expected in March, once a public consultation "
+    "has collected responses from residents and local schools."),
+]
+
+PARAPHRASES = [
+    ("On Tuesday, following four hours of argument over bus subsidies and shutting libraries in "
+    "the north, Harbour Council passed its 48 million pound budget."),
+    ("According to Maria Okafor, who leads the council, frontline services are protected by "
+    "the plan, and administration spending falls 12 percent across three years."),
+    ("Pensioners and schoolchildren depending on free internet and reading groups would suffer "
+    "if three branch libraries close, opposition councillors said."),
+    ("Flood defences on the river get 2.5 million pounds in the budget, since last winter's "
+    "storms damaged 340 Eastfield homes."),
+]
+
+
+@pytest.fixture(scope="module")
+def det() -> RepetitionDetector:
+    return RepetitionDetector()
+
+
+def run(det: RepetitionDetector, paragraphs: list[str]):
+    doc = segment(Document("t", "t", "\n\n".join(paragraphs)))
+    res = det.score(doc)
+    return doc, res
+
+
+def refs(evidence) -> set[int]:
+    return {e.ref for e in evidence}
+
+
+def shared_content(a: str, b: str) -> set[str]:
+    return make_unit(a).terms & make_unit(b).terms
+
+
+# -- sentence splitting -----------------------------------------------------------------------
+
+def test_split_sentences_handles_glued_sentences_and_abbreviations():
+    text = "He met U.S. officials on Friday.Then he left. Mr. Smith stayed. It cost 3.5 million."
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "He met U.S. officials on Friday.", "Then he left.", "Mr. Smith stayed.", "It cost 3.5 million."]
+
+
+# -- the three tiers --------------------------------------------------------------------------
+
+def test_exact_copy_scores_high_and_points_at_the_original(det):
+    doc, res = run(det, ARTICLE + [ARTICLE[1]])
+    assert res.scores[-1] > 0.9
+    assert refs(res.evidence[-1]) == {1}
+    assert "exact copy" in res.evidence[-1][0].message
+    assert max(res.scores[:-1]) < 0.3
+    span = res.evidence[-1][0].span
+    assert doc.text[span[0]:span[1]] == ARTICLE[1]
+
+
+def test_light_edit_scores_high(det):
+    edited = ARTICLE[3].replace("also sets aside", "sets aside").replace("damaged", "wrecked")
+    _, res = run(det, ARTICLE + [edited])
+    assert res.scores[-1] > 0.8
+    assert refs(res.evidence[-1]) == {3}
+
+
+def test_paraphrase_run_scores_high_with_right_refs(det):
+    _, res = run(det, ARTICLE + PARAPHRASES)
+    n = len(ARTICLE)
+    assert max(res.scores[:n]) < 0.3
+    for k, para in enumerate(PARAPHRASES):
+        assert res.scores[n + k] > 0.5, (k, res.scores[n + k])
+        ref = res.evidence[n + k][0].ref
+        assert ref == k
+        assert shared_content(para, ARTICLE[ref])
+    message = res.evidence[n + 3][0].message
+    assert "2.5" in message and "340" in message
+
+
+def test_run_alignment_raises_scores_over_lone_pairs(det):
+    flat = RepetitionDetector(run_bonus=0.0)
+    _, with_runs = run(det, ARTICLE + PARAPHRASES)
+    _, without = run(flat, ARTICLE + PARAPHRASES)
+    n = len(ARTICLE)
+    assert sum(with_runs.scores[n:]) > sum(without.scores[n:]) + 0.2
+    # a single paraphrase alone gets no run support
+    _, lone = run(det, ARTICLE + [PARAPHRASES[2]])
+    assert lone.scores[-1] < with_runs.scores[n + 2]
+
+
+def test_shuffled_restatement_is_still_found(det):
+    order = [3, 0, 2]
+    _, res = run(det, ARTICLE + [PARAPHRASES[k] for k in order])
+    n = len(ARTICLE)
+    for pos, k in enumerate(order):
+        assert res.evidence[n + pos] and res.evidence[n + pos][0].ref == k
+
+
+def test_glued_concatenation_restates_several_paragraphs(det):
+    glued = "".join(ARTICLE[:3])
+    _, res = run(det, ARTICLE + [glued])
+    assert res.scores[-1] > 0.9
+    assert refs(res.evidence[-1]) == {0, 1, 2}
+
+
+def test_split_paragraph_is_found(det):
+    long = ARTICLE[0] + " " + ARTICLE[1]
+    _, res = run(det, [long, ARTICLE[2], ARTICLE[3], ARTICLE[0], ARTICLE[1]])
+    assert res.scores[3] > 0.9 and res.scores[4] > 0.9
+    assert refs(res.evidence[3]) == {0} and refs(res.evidence[4]) == {0}
+
+
+# -- legitimate overlap stays quiet --------------------------------------------------------------
+
+def test_headline_and_body_sharing_names_stay_low(det):
+    paragraphs = [
+        "Maria Okafor wins Harbour Council leadership vote",
+        "Maria Okafor was elected leader of Harbour Council on Monday with 31 votes to 22.",
+        ("Okafor, a former nurse, has represented the Eastfield ward since 2014 and chaired "
+        "the housing committee for two years."),
+        ("Her first task will be a budget gap that officials put at six million pounds, "
+        "driven by rising social care costs."),
+        "Harbour Council will meet again next week, when Okafor is expected to name her cabinet.",
+    ]
+    _, res = run(det, paragraphs)
+    assert max(res.scores) < 0.5
+
+
+def test_list_items_with_the_same_frame_stay_low(det):
+    items = [
+        "Step 1: Preheat the oven to 200 degrees and grease a large baking tray with butter.",
+        "Step 2: Whisk the eggs with sugar until the mixture turns pale and doubles in volume.",
+        "Step 3: Fold the sifted flour gently into the batter, keeping as much air as possible.",
+        "Step 4: Pour the batter onto the tray and spread it evenly with a palette knife.",
+        "Step 5: Bake for twelve minutes until golden, then cool on a wire rack before slicing.",
+        "Step 6: Dust the sponge with icing sugar and serve it with fresh berries and cream.",
+    ]
+    _, res = run(det, items)
+    assert max(res.scores) < 0.5
+
+
+def test_quote_repeated_once_in_analysis_stays_low(det):
+    quote = '"We will not close a single library while I am leader," Okafor said.'
+    paragraphs = ARTICLE[:2] + [quote, ARTICLE[2], ARTICLE[3],
+                                "Critics point to the budget papers, which list three branch sites "
+                                "for disposal next year. " + quote + " Her allies say the papers "
+                                "describe options, not decisions, and that no sale has been agreed."]
+    _, res = run(det, paragraphs)
+    assert res.scores[-1] < 0.5
+
+
+def test_short_repeated_lines_are_left_to_boilerplate(det):
+    _, res = run(det, ["Read more", ARTICLE[0], "Share this story", ARTICLE[1], "Read more",
+                       "Share this story"])
+    assert max(res.scores) < 0.3
+
+
+# -- document level, languages, model -------------------------------------------------------------
+
+def test_aggregate_is_share_of_text_restated(det):
+    doc, res = run(det, ARTICLE + ARTICLE[:2])
+    share = sum(len(p) for p in ARTICLE[:2]) / sum(len(p.text) for p in doc.paragraphs)
+    assert det.aggregate(doc, res) == pytest.approx(share, abs=0.05)
+    doc0, res0 = run(det, ARTICLE)
+    assert det.aggregate(doc0, res0) < 0.05
+
+
+def test_text_without_spaces_is_matched_by_character_bigrams(det):
+    zh = ["北京市政府周二宣布，将在明年投资四十亿元修建三条新的地铁线路，以缓解交通拥堵。",
+          "市民对这一计划反应不一，一些人担心施工会影响附近商户的生意和居民的日常出行。",
+          "专家表示，新线路建成后每天可运送约两百万名乘客，并减少城市的碳排放。",
+          "北京市政府周二宣布，将在明年投资四十亿元修建三条新的地铁线路，以缓解交通拥堵。"]
+    _, res = run(det, zh)
+    assert res.scores[3] > 0.9 and refs(res.evidence[3]) == {0}
+    assert max(res.scores[:3]) < 0.3
+
+
+def test_registered_and_params():
+    det = create("repetition", run_bonus=0.5)
+    assert isinstance(det, RepetitionDetector) and det.get_params()["run_bonus"] == 0.5
+    assert det.languages is None
+
+
+def test_missing_and_tampered_model_are_refused(tmp_path):
+    doc = segment(Document("t", "t", "\n".join(ARTICLE)))
+    with pytest.raises(ModelError, match="nowhere.joblib"):
+        RepetitionDetector(model_path=str(tmp_path / "nowhere.joblib")).score(doc)
+    src = shipped_model_path("repetition")
+    copy = tmp_path / "rep.joblib"
+    shutil.copy(src, copy)
+    shutil.copy(src.with_suffix(".json"), copy.with_suffix(".json"))
+    copy.write_bytes(copy.read_bytes() + b"\0")
+    with pytest.raises(ModelIntegrityError):
+        RepetitionDetector(model_path=str(copy)).score(doc)
+
+
+# -- seeds ------------------------------------------------------------------------------------------
+
+def seed(prefix: str):
+    path = next(SEEDS.glob(f"{prefix}_*.txt"))
+    doc = segment(Document(path.name, str(path), path.read_text(encoding="utf-8")))
+    return doc, RepetitionDetector().score(doc)
+
+
+def first_index(doc: Document, start: str) -> int:
+    """Ground truth for the seed tests: where a restated block begins, by its first words."""
+    return next(p.index for p in doc.paragraphs if p.text.startswith(start))
+
+
+def assert_evidence_points_back(doc, res, indices, lo, hi):
+    for i in indices:
+        ev = res.evidence[i]
+        assert ev, i
+        for e in ev:
+            assert lo <= e.ref < hi, (i, e.ref)
+            assert shared_content(doc.paragraphs[i].text, doc.paragraphs[e.ref].text)
+
+
+def test_seed_pasted_twice_with_glued_paragraphs():
+    doc, res = seed("004")
+    second = first_index(doc, "Summarize this content") + 1
+    end = first_index(doc, "trending news")
+    long_second = [i for i in range(second, end) if len(doc.paragraphs[i].text) > 150]
+    assert len(long_second) >= 6
+    assert min(res.scores[i] for i in long_second) > 0.9
+    assert_evidence_points_back(doc, res, long_second, 0, second - 1)
+    first = [s for s in res.scores[:second - 1]]
+    assert sum(s < 0.5 for s in first) >= 0.9 * len(first)
+
+
+def test_seed_summary_restating_the_article():
+    doc, res = seed("000")
+    summary = first_index(doc, "Blinken has embarked on a visit")
+    end = first_index(doc, "In this highly volatile time")
+    title = first_index(doc, "Date:") - 1  # the headline of the restatement is glued to it
+    assert sum(res.scores[i] for i in range(summary, end)) / (end - summary) > 0.85
+    assert_evidence_points_back(doc, res, range(summary, end), 0, summary)
+    assert max(res.scores[:title]) < 0.3
+
+
+def test_seed_opinion_piece_recycling_the_news_piece():
+    doc, res = seed("003")
+    opinion = first_index(doc, "Opinion Piece")
+    news = [res.scores[i] for i in range(1, opinion)]
+    recycled = [res.scores[i] for i in range(opinion + 1, opinion + 5)]
+    assert max(news) < 0.5
+    assert max(recycled) > 0.5
+    assert sum(recycled) / len(recycled) > 2 * sum(news) / len(news)
+    top = max(range(opinion + 1, opinion + 5), key=res.scores.__getitem__)
+    # the opinion piece may also restate its own heading
+    assert_evidence_points_back(doc, res, [top], 0, opinion + 1)
+
+
+# -- real rewrites (shared data) ------------------------------------------------------------------
+
+def test_real_rewrites_are_flagged_and_other_articles_are_not(data_root, det):
+    path = data_root / "paraphrase" / "paraphrase_pairs.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle]
+    rows = [r for r in rows if r["source"] == "detectrl-rewrite" and r["subset"] == "llm_polish"
+            and r["domain"].startswith("news")]
+    rows = [r for r in rows if int(r["label"]) == 1][:30] + [r for r in rows if int(r["label"]) == 0][:30]
+
+    def halves(r):
+        sents = [r["text_a"][s:e] for s, e in split_sentences(r["text_a"])]
+        rew = [r["text_b"][s:e] for s, e in split_sentences(r["text_b"])]
+        first = [" ".join(sents[i:i + 2]) for i in range(0, len(sents), 2)]
+        second = [" ".join(rew[i:i + 2]) for i in range(0, len(rew), 2)]
+        doc, res = run(det, first + second)
+        return det.aggregate(doc, res), res.scores[len(first):]
+
+    pos = [halves(r) for r in rows if int(r["label"]) == 1]
+    neg = [halves(r) for r in rows if int(r["label"]) == 0]
+    assert len(pos) >= 20 and len(neg) >= 20
+    assert sum(a for a, _ in pos) / len(pos) > 0.25
+    assert sum(a for a, _ in neg) / len(neg) < 0.05
+    neg_scores = [s for _, ss in neg for s in ss]
+    assert sum(s >= 0.5 for s in neg_scores) <= 0.03 * len(neg_scores)
