@@ -9,6 +9,8 @@ from qualityscan.detectors.base import Detector, DetectorResult
 
 #: name -> "module:Class" of every available detector, in output order.
 REGISTRY: dict[str, str] = {
+    "garble": "qualityscan.detectors.garble:GarbleDetector",
+    "boilerplate": "qualityscan.detectors.boilerplate:BoilerplateDetector",
     "repetition": "qualityscan.detectors.repetition:RepetitionDetector",
     "prompt_leak": "qualityscan.detectors.prompt_leak:PromptLeakDetector",
 }

@@ -1,0 +1,816 @@
+"""Garble: the damage machine translation and round-trip translation leave in English text.
+
+Every paragraph is turned into a vector of checkable features and a gradient-boosted tree model
+(trained by ``scripts/train_garble.py``, shipped as ``models/garble.joblib`` with the language
+models below) maps it to 0..1.
+Feature families:
+
+* **n-gram language models** fitted on human-written English (see the model metadata for the
+  sources): a word trigram model, a function-word 5-gram model (content words reduced to their
+  shape, so it sees word *order* rather than topic) and a character 5-gram model inside words.
+  Each gives the paragraph's mean log-probability and its least probable window.
+* **name consistency** across the document: capitalised name mentions are clustered by edit
+  distance and by a loose sound code; a paragraph spelling a person or place differently from
+  the rest of the document ("Brinken" beside "Blinken", "Blink He" beside "Blinken") is
+  flagged with the paragraph where the main spelling appears.
+* **glued words** ("Kongas" = "Kong" + "as", "May.Meanwhile"), **casing anomalies** (a
+  sentence starting in lower case, a common word capitalised mid-sentence, a proper noun in
+  lower case such as "america"), **stray punctuation** (". .", a closing quote with no
+  opener), article/preposition rates and repeated phrases.
+
+Curly quotes and dashes are folded to ASCII before any feature is computed: human
+translations in the training data use curly quotes far more often than MT does, and a model
+must not learn typography instead of garble.
+
+An optional LanguageTool server (``languagetool_url`` or ``QUALITYSCAN_LANGUAGETOOL_URL``)
+adds its grammar matches as evidence; the shipped model never depends on it (see
+``docs/evaluation/garble.md``).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import os
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.process import cdist
+from threadpoolctl import ThreadpoolController
+
+from qualityscan.detectors.base import Detector, DetectorResult, length_weighted_mean
+from qualityscan.document import Document, Evidence, Paragraph
+from qualityscan.model import load_model, shipped_model_path
+
+if TYPE_CHECKING:
+    from qualityscan.corpus import CorpusStats
+
+# --------------------------------------------------------------------------------------------
+# Text normalisation and tokens
+# --------------------------------------------------------------------------------------------
+
+#: One-to-one character folds (offsets stay valid): typographic quotes and dashes to ASCII.
+_FOLD = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2033": '"', "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00a0": " ",
+})
+
+_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+(?:[.,:]\d+)*|[^\w\s]")
+_SENT_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+_ABBREV = re.compile(
+    r"(?:\b[A-Za-z]\.|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|No|vs|Gen|Gov|Sen|Rep|Col|Lt|Sgt|Capt|Prof|Inc|Co|"
+    r"Corp|Ltd|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|etc|al|approx|Fig|Vol|Rev)\.)$")
+_DOT_GLUE = re.compile(r"(?<![\w./@])([A-Za-z][a-z]+)([.!?;,])([A-Z][a-z]+)")
+_CAMEL_GLUE = re.compile(r"\b[a-z]{3,}[A-Z][a-z]{2,}\b")
+_STRAY = re.compile(r"[.,;:]\s+[.,;:](?!\.)|\s[.,;:](?=\s|$)|,,|\(\s*\)")
+
+FUNCTION_WORDS: frozenset[str] = frozenset(["a", "an", "the", "this", "that", "these", "those", "some", "any", "no", "every", "each", "either", "neither", "all", "both", "half", "several", "many", "much", "more", "most", "few", "fewer", "less", "least", "other", "another", "such", "what", "which", "who", "whom", "whose", "i", "me", "my", "mine", "we", "us", "our", "ours", "you", "your", "yours", "he", "him", "his", "she", "her", "hers", "it", "its", "they", "them", "their", "theirs", "myself", "yourself", "himself", "herself", "itself", "ourselves", "themselves", "one", "ones", "of", "in", "on", "at", "by", "for", "with", "about", "against", "between", "into", "through", "during", "before", "after", "above", "below", "to", "from", "up", "down", "out", "off", "over", "under", "again", "further", "then", "once", "here", "there", "when", "where", "why", "how", "as", "until", "while", "since", "than", "because", "although", "though", "unless", "if", "whether", "so", "nor", "or", "and", "but", "yet", "not", "only", "also", "very", "too", "just", "even", "still", "already", "ever", "never", "always", "often", "is", "are", "was", "were", "be", "been", "being", "am", "have", "has", "had", "having", "do", "does", "did", "doing", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "ought", "'s", "'t"])
+ARTICLES = frozenset({"a", "an", "the"})
+PREPOSITIONS = frozenset(["of", "in", "on", "at", "by", "for", "with", "about", "against", "between", "into", "through", "during", "before", "after", "above", "below", "to", "from", "over", "under"])
+#: Endings that make two spellings of a name forms of one word ("Russia"/"Russian").
+_INFLECTIONS = ("s", "es", "n", "an", "ian", "ese", "ns", "ans", "ians", "i", "is")
+
+BOS, EOS, UNK, CAP, NUM, LOW = "<s>", "</s>", "<unk>", "<cap>", "<num>", "<low>"
+
+
+def fold(text: str) -> str:
+    """Typographic quotes/dashes to ASCII, keeping every character offset."""
+    return text.translate(_FOLD)
+
+
+@dataclass
+class Token:
+    text: str
+    start: int  # offset in the paragraph
+    end: int
+    initial: bool  # first word of a sentence (or after an opening quote / colon)
+
+    @property
+    def is_word(self) -> bool:
+        return self.text[0].isalpha()
+
+    @property
+    def capitalised(self) -> bool:
+        return self.text[0].isupper()
+
+
+def sentence_bounds(text: str) -> list[int]:
+    """End offsets of the sentences of ``text`` (abbreviations such as "U.S." or "Mr." do not
+    end a sentence)."""
+    bounds = [m.end() for m in _SENT_END.finditer(text) if not _ABBREV.search(text, 0, m.start())]
+    return bounds + [len(text)]
+
+
+def tokenize(text: str) -> list[list[Token]]:
+    """Sentences of tokens of a folded paragraph; offsets index into ``text``."""
+    sentences: list[list[Token]] = []
+    pos = 0
+    bounds = sentence_bounds(text)
+    for end in bounds:
+        tokens: list[Token] = []
+        initial = True
+        for m in _TOKEN.finditer(text, pos, end):
+            t = m.group()
+            is_word = t[0].isalpha()
+            tokens.append(Token(t, m.start(), m.end(), initial and is_word))
+            if is_word or t[0].isdigit():
+                initial = False
+            elif t in "\":(-":
+                initial = True
+        if tokens:
+            sentences.append(tokens)
+        pos = end
+    return sentences
+
+
+# --------------------------------------------------------------------------------------------
+# n-gram language model on sorted integer keys
+# --------------------------------------------------------------------------------------------
+
+
+class NGramLM:
+    """Interpolated absolute-discounting n-gram model (Ney, Essen & Kneser 1994) stored as
+    sorted ``int64`` n-gram keys, so scoring a paragraph is a few vectorised binary searches.
+
+    ``state`` holds plain arrays only (it is what the model file stores).
+    """
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.state = state
+        self.order: int = state["order"]
+        self.vocab: list[str] = state["vocab"]
+        self.index = {w: i for i, w in enumerate(self.vocab)}
+        self.base = len(self.vocab)
+        self.unigram: np.ndarray = state["unigram"]  # log2 probabilities
+
+    @classmethod
+    def fit(cls, sequences: Iterable[Sequence[str]], vocab: Sequence[str], order: int,
+            min_count: int = 2) -> NGramLM:
+        """Count n-grams of token sequences (already mapped into ``vocab``) and smooth them."""
+        index = {w: i for i, w in enumerate(vocab)}
+        base = len(vocab)
+        if base ** order >= 2 ** 62:
+            raise ValueError(f"vocabulary of {base} too large for order {order}")
+        bos = index[BOS]
+        streams = []
+        for seq in sequences:
+            ids = [bos] * (order - 1) + [index[t] for t in seq] + [index[EOS]]
+            streams.append(np.asarray(ids, dtype=np.int64))
+        uni = np.bincount(np.concatenate([s[order - 1:] for s in streams]), minlength=base)
+        state: dict[str, Any] = {
+            "order": order, "vocab": list(vocab),
+            "unigram": np.log2((uni + 0.5) / (uni.sum() + 0.5 * base)).astype(np.float32),
+        }
+        for n in range(2, order + 1):
+            keys = np.concatenate([_keys(s, n, base, order) for s in streams])
+            uniq, counts = np.unique(keys, return_counts=True)
+            n1, n2 = (counts == 1).sum(), (counts == 2).sum()
+            discount = float(n1 / (n1 + 2 * n2)) if n1 + n2 else 0.5
+            ctx = uniq // base
+            ctx_keys, ctx_start = np.unique(ctx, return_index=True)
+            ctx_total = np.add.reduceat(counts, ctx_start)
+            ctx_types = np.diff(np.append(ctx_start, len(ctx)))
+            keep = counts >= min_count
+            state[f"keys{n}"] = uniq[keep]
+            state[f"counts{n}"] = counts[keep].astype(np.int32)
+            state[f"ctx{n}"] = ctx_keys
+            state[f"ctx_total{n}"] = ctx_total.astype(np.int32)
+            state[f"ctx_types{n}"] = ctx_types.astype(np.int32)
+            state[f"discount{n}"] = discount
+        return cls(state)
+
+    def logprob(self, tokens: Sequence[str]) -> np.ndarray:
+        """log2 P of each token (and of the final end-of-sequence) given its history."""
+        return self.logprob_many([tokens])[0]
+
+    def logprob_many(self, sequences: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        """:meth:`logprob` of several sequences in one vectorised pass."""
+        lp, lengths = self.logprob_flat(sequences)
+        return np.split(lp, np.cumsum(lengths)[:-1])
+
+    def logprob_flat(self, sequences: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """All log-probabilities of :meth:`logprob_many` in one array, and each sequence's length."""
+        pad = self.order - 1
+        get, unk, bos, eos = self.index.get, self.index[UNK], self.index[BOS], self.index[EOS]
+        ids_list: list[int] = []
+        scored: list[int] = []
+        lengths = []
+        for seq in sequences:
+            ids_list.extend([bos] * pad)
+            scored.extend(range(len(ids_list), len(ids_list) + len(seq) + 1))
+            ids_list.extend(get(t, unk) for t in seq)
+            ids_list.append(eos)
+            lengths.append(len(seq) + 1)
+        ids = np.asarray(ids_list, dtype=np.int64)
+        pos = np.asarray(scored, dtype=np.int64)
+        words = ids[pos]
+        p = np.exp2(self.unigram[words].astype(np.float64))
+        ctx = np.zeros(len(words), dtype=np.int64)
+        for n in range(2, self.order + 1):
+            ctx = ctx + ids[pos - (n - 1)] * self.base ** (n - 2)  # history grows to the left
+            keys = self.state[f"ctx{n}"]
+            at, found = _find(keys, ctx)
+            total = np.where(found, self.state[f"ctx_total{n}"][at], 0)
+            types = np.where(found, self.state[f"ctx_types{n}"][at], 0)
+            at2, hit = _find(self.state[f"keys{n}"], ctx * self.base + words)
+            count = np.where(hit, self.state[f"counts{n}"][at2], 0)
+            d = self.state[f"discount{n}"]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                higher = (np.maximum(count - d, 0) + d * types * p) / total
+            p = np.where(found, higher, p)
+        return np.log2(np.maximum(p, 1e-30)), np.asarray(lengths, dtype=np.int64)
+
+
+def _keys(ids: np.ndarray, n: int, base: int, order: int) -> np.ndarray:
+    start = order - n  # skip surplus padding for lower orders
+    seq = ids[start:]
+    key = np.zeros(len(seq) - n + 1, dtype=np.int64)
+    for j in range(n):
+        key = key * base + seq[j: len(seq) - n + 1 + j]
+    return key
+
+
+def _find(keys: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of ``query`` in sorted ``keys`` and whether each was found."""
+    if len(keys) == 0:
+        return np.zeros(len(query), dtype=np.int64), np.zeros(len(query), dtype=bool)
+    at = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+    return at, keys[at] == query
+
+
+# --------------------------------------------------------------------------------------------
+# Token views for the three language models
+# --------------------------------------------------------------------------------------------
+
+
+def word_view(sentence: Sequence[Token], vocab: dict[str, int] | set[str]) -> list[str]:
+    """Lower-cased words in the vocabulary; others reduced to their shape."""
+    out = []
+    for t in sentence:
+        low = t.text.lower()
+        if low in vocab:
+            out.append(low)
+        elif t.text[0].isdigit():
+            out.append(NUM)
+        elif t.capitalised and not t.initial:
+            out.append(CAP)
+        else:
+            out.append(UNK)
+    return out
+
+
+def function_view(sentence: Sequence[Token]) -> list[str]:
+    """Function words and punctuation kept; content words reduced to ``<cap>``/``<low>``."""
+    out = []
+    for t in sentence:
+        low = t.text.lower()
+        if low in FUNCTION_WORDS or not (t.is_word or t.text[0].isdigit()):
+            out.append(low)
+        elif t.text[0].isdigit():
+            out.append(NUM)
+        elif t.capitalised and not t.initial:
+            out.append(CAP)
+        else:
+            out.append(LOW)
+    return out
+
+
+def char_view(word: str) -> list[str]:
+    return list(word.lower())
+
+
+# --------------------------------------------------------------------------------------------
+# Features
+# --------------------------------------------------------------------------------------------
+
+FEATURES: tuple[str, ...] = (
+    "log_tokens", "word_lp_mean", "word_lp_worst3", "word_surprising", "oov_rate",
+    "fw_lp_mean", "fw_lp_worst4", "char_lp_mean", "char_lp_worst_word",
+    "glued_words", "dot_glue", "camel_glue", "lower_sentence_start", "mid_capital_common",
+    "lower_proper", "title_case", "stray_punct", "quote_unbalanced", "article_rate",
+    "preposition_rate", "short_sentence", "no_final_punct", "repeated_bigram",
+    "name_variants", "doc_name_variants", "doc_word_lp_mean", "doc_fw_lp_mean",
+)
+
+
+@dataclass
+class Finding:
+    """A checkable fact behind a feature: message, span inside the paragraph, ref paragraph."""
+
+    message: str
+    start: int
+    end: int
+    ref: int | None = None
+    kind: str = ""
+
+
+@dataclass
+class Resources:
+    """The fitted pieces the features need (all in the model file)."""
+
+    word_lm: NGramLM
+    fw_lm: NGramLM
+    char_lm: NGramLM
+    counts: dict[str, int]  # lower-cased word -> count in the human corpus
+    cap_ratio: dict[str, float]  # lower-cased word -> share of mid-sentence uses capitalised
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Resources:
+        return cls(NGramLM(state["word_lm"]), NGramLM(state["fw_lm"]), NGramLM(state["char_lm"]),
+                   state["counts"], state["cap_ratio"])
+
+
+def _worst_window(lp: np.ndarray, width: int) -> tuple[float, int]:
+    if len(lp) <= width:
+        return float(lp.mean()), 0
+    means = np.convolve(lp, np.ones(width) / width, mode="valid")
+    i = int(means.argmin())
+    return float(means[i]), i
+
+
+def _is_title(sentences: Sequence[Sequence[Token]]) -> bool:
+    """A headline-style line: short, mostly capitalised words, no closing full stop."""
+    words = [t for s in sentences for t in s if t.is_word]
+    return 0 < len(words) <= 20 and sum(t.capitalised for t in words) > 0.5 * len(words) \
+        and sentences[-1][-1].text not in ".!?\""
+
+
+def _common_lower(res: Resources, low: str, min_count: int = 20) -> bool:
+    return res.counts.get(low, 0) >= min_count and res.cap_ratio.get(low, 1.0) < 0.1
+
+
+def _char_scorable(sentences: list[list[Token]]) -> list[Token]:
+    """Words the character model judges: 3+ letters, not a mid-sentence capitalised name."""
+    return [t for s in sentences for t in s if t.is_word and len(t.text) >= 3 and (t.initial or not t.capitalised)]
+
+
+def lm_scores(tokenized: Sequence[list[list[Token]]], res: Resources,
+              ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per paragraph: word-model and function-word-model log2 P per token, and the
+    character model's mean log2 P per scorable word; one vectorised pass per model."""
+    sents = [s for para in tokenized for s in para]
+    words = [t for para in tokenized for t in _char_scorable(para)]
+    wl = res.word_lm.logprob_many([word_view(s, res.word_lm.index) for s in sents])
+    fw = res.fw_lm.logprob_many([function_view(s) for s in sents])
+    ch_mean = np.zeros(0)
+    if words:
+        ch, lengths = res.char_lm.logprob_flat([char_view(t.text) for t in words])
+        ch_mean = np.add.reduceat(ch, np.concatenate([[0], np.cumsum(lengths)[:-1]])) / lengths
+    out = []
+    si = wi = 0
+    for para in tokenized:
+        n, m = len(para), len(_char_scorable(para))
+        out.append((np.concatenate([a[:-1] for a in wl[si:si + n]]) if n else np.zeros(0),
+                    np.concatenate([a[:-1] for a in fw[si:si + n]]) if n else np.zeros(0),
+                    ch_mean[wi:wi + m]))
+        si, wi = si + n, wi + m
+    return out
+
+
+def paragraph_features(text: str, res: Resources, sentences: list[list[Token]] | None = None,
+                       lm: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                       ) -> tuple[dict[str, float], list[Finding]]:
+    """Features of one paragraph (without the document-level ones) and its findings;
+    ``sentences`` (``tokenize(fold(text))``) and ``lm`` (its :func:`lm_scores`) are passed
+    when the caller already has them."""
+    text = fold(text)
+    if sentences is None:
+        sentences = tokenize(text)
+    f: dict[str, float] = dict.fromkeys(FEATURES, 0.0)
+    findings: list[Finding] = []
+    words = [t for s in sentences for t in s if t.is_word]
+    n_tok = sum(len(s) for s in sentences)
+    f["log_tokens"] = math.log1p(n_tok)
+    if not words:
+        f.update(word_lp_mean=-8.0, word_lp_worst3=-8.0, fw_lp_mean=-3.0, fw_lp_worst4=-3.0,
+                 char_lp_mean=-3.0, char_lp_worst_word=-3.0)
+        return f, findings
+
+    # -- language models ---------------------------------------------------------------
+    flat = [t for s in sentences for t in s]
+    wl, fw, char_lp = lm if lm is not None else lm_scores([sentences], res)[0]
+    f["word_lp_mean"] = float(wl.mean())
+    f["word_lp_worst3"], wi = _worst_window(wl, 3)
+    f["word_surprising"] = float((wl < -16).mean())
+    f["fw_lp_mean"] = float(fw.mean())
+    f["fw_lp_worst4"], fi = _worst_window(fw, 4)
+    for i, lp, width, label in ((wi, f["word_lp_worst3"], 3, "word"), (fi, f["fw_lp_worst4"], 4, "function-word")):
+        a, b = flat[i], flat[min(i + width, len(flat)) - 1]
+        findings.append(Finding(f"least probable {label} window ({lp:.1f} bits/token under the "
+                                f"human-English {label} model)", a.start, b.end, kind=f"{label}_window"))
+    f["oov_rate"] = sum(1 for t in words if t.text.lower() not in res.counts) / len(words)
+    if len(char_lp):
+        f["char_lp_mean"] = float(char_lp.mean())
+        f["char_lp_worst_word"] = float(char_lp.min())
+    else:
+        f["char_lp_mean"] = f["char_lp_worst_word"] = -3.0
+
+    # -- glued words -------------------------------------------------------------------
+    for t in words:
+        split = _glued_split(t.text, res)
+        if split:
+            f["glued_words"] += 1
+            findings.append(Finding(f"glued words: {t.text!r} reads as {split[0]!r} + {split[1]!r}",
+                                    t.start, t.end, kind="glued"))
+    for m in _DOT_GLUE.finditer(text):
+        f["dot_glue"] += 1
+        findings.append(Finding(f"missing space after punctuation: {m.group()!r}", m.start(), m.end(),
+                                kind="glued"))
+    f["camel_glue"] = float(sum(1 for m in _CAMEL_GLUE.finditer(text)
+                                if m.group().lower() not in res.counts))
+
+    # -- casing ------------------------------------------------------------------------
+    f["title_case"] = sum(t.capitalised for t in words) / len(words)
+    titled = _is_title(sentences)
+    for si, s in enumerate(sentences):
+        first = next((t for t in s if t.is_word), None)
+        if first is not None and first.text.islower() and si > 0:
+            f["lower_sentence_start"] += 1
+            findings.append(Finding(f"sentence starts in lower case: {first.text!r}", first.start,
+                                    first.end, kind="casing"))
+    for k, t in enumerate(words):
+        low = t.text.lower()
+        isolated = not (k > 0 and words[k - 1].capitalised and not words[k - 1].initial) and \
+            not (k + 1 < len(words) and words[k + 1].capitalised)
+        if t.capitalised and not t.initial and not titled and isolated and t.text != "I" \
+                and _common_lower(res, low):
+            f["mid_capital_common"] += 1
+            findings.append(Finding(f"common word capitalised mid-sentence: {t.text!r}", t.start, t.end,
+                                    kind="casing"))
+        elif t.text.islower() and res.counts.get(low, 0) >= 10 and res.cap_ratio.get(low, 0.0) > 0.95:
+            f["lower_proper"] += 1
+            findings.append(Finding(f"proper noun in lower case: {t.text!r}", t.start, t.end, kind="casing"))
+
+    # -- punctuation and structure -----------------------------------------------------
+    for m in _STRAY.finditer(text):
+        f["stray_punct"] += 1
+        findings.append(Finding(f"stray punctuation {m.group().strip()!r}", m.start(), m.end(), kind="punct"))
+    quotes = [m.start() for m in re.finditer('"', text)]
+    if len(quotes) % 2 or (quotes and quotes[0] > 0 and text[quotes[0] - 1].isalnum()
+                           and text[quotes[0] + 1: quotes[0] + 2] in ("", " ")):
+        f["quote_unbalanced"] = 1.0
+        q = quotes[-1] if len(quotes) % 2 else quotes[0]
+        findings.append(Finding("unmatched quotation mark", q, q + 1, kind="punct"))
+    lows = [t.text.lower() for t in words]
+    f["article_rate"] = sum(w in ARTICLES for w in lows) / len(lows)
+    f["preposition_rate"] = sum(w in PREPOSITIONS for w in lows) / len(lows)
+    f["short_sentence"] = float(sum(1 for s in sentences if 0 < sum(t.is_word for t in s) <= 3)
+                                if len(sentences) > 1 else 0)
+    f["no_final_punct"] = float(sentences[-1][-1].text not in ".!?\"')")
+    bigrams = Counter(itertools.pairwise(lows))
+    f["repeated_bigram"] = float(sum(c - 1 for (a, b), c in bigrams.items()
+                                     if c > 1 and not (a in FUNCTION_WORDS and b in FUNCTION_WORDS)))
+    return f, findings
+
+
+#: Function words that turn up glued to a neighbour in MT output ("Kongas", "thenumber") but
+#: rarely end or start an unknown English word by chance.
+_GLUE_PREFIX = ("the", "to", "of", "and", "for", "with")
+_GLUE_SUFFIX = ("the", "of", "and", "as", "for", "with", "was", "that")
+
+
+def _glued_split(word: str, res: Resources) -> tuple[str, str] | None:
+    """``("Kong", "as")`` when ``word`` is unknown but reads as a known word glued to a
+    function word."""
+    low = word.lower()
+    if len(low) < 5 or "'" in low or low in res.counts:
+        return None
+    capital = word[0].isupper()
+    for suffix in _GLUE_SUFFIX:
+        head = low[: -len(suffix)]
+        if low.endswith(suffix) and len(head) >= 3 and res.counts.get(head, 0) >= 20 and \
+                (not capital or res.cap_ratio.get(head, 0.0) > 0.5):
+            return word[: len(head)], word[len(head):]
+    if not capital:
+        for prefix in _GLUE_PREFIX:
+            tail = low[len(prefix):]
+            if low.startswith(prefix) and len(tail) >= 3 and res.counts.get(tail, 0) >= 20:
+                return word[: len(prefix)], word[len(prefix):]
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Name consistency
+# --------------------------------------------------------------------------------------------
+
+_SOUND = {c: d for d, letters in (("1", "bfpv"), ("2", "cgjkqsxz"), ("3", "dt"), ("4", "l"),
+                                   ("5", "mn"), ("6", "r")) for c in letters}
+
+
+def sound_code(name: str) -> str:
+    """Soundex-style consonant skeleton that keeps the first letter's sound class too
+    ("Qin" and "Chen" -> "25")."""
+    out = []
+    prev = ""
+    for c in name.lower():
+        d = _SOUND.get(c, "")
+        if d and d != prev:
+            out.append(d)
+        if c not in "hw":
+            prev = d
+    return "".join(out)
+
+
+@dataclass
+class NameVariant:
+    paragraph: int
+    start: int  # offsets inside the paragraph
+    end: int
+    variant: str
+    main: str
+    main_paragraph: int
+
+
+def _name_mentions(sentences: list[list[Token]], res: Resources) -> list[list[Token]]:
+    """Runs of capitalised words that are not common lower-case words used at a sentence start."""
+    runs: list[list[Token]] = []
+    for s in sentences:
+        run: list[Token] = []
+        for t in s + [Token(".", 0, 0, False)]:
+            word = t.text.removesuffix("'s")
+            ok = (t.is_word and t.capitalised and not word.isupper()
+                  and (word.lower() not in FUNCTION_WORDS or (run and not t.initial and len(word) <= 3))
+                  and not (t.initial and _common_lower(res, word.lower(), 5)))
+            if ok:
+                run.append(Token(word, t.start, t.start + len(word), t.initial))
+            else:
+                if run:
+                    runs.append(run)
+                run = []
+    return runs
+
+
+def _related_forms(a: str, b: str) -> bool:
+    """Same word in another form: plural, demonym, possessive ("Russia"/"Russian")."""
+    short, long_ = sorted((a.lower(), b.lower()), key=len)
+    return long_.startswith(short) and (long_[len(short):] in _INFLECTIONS or len(short) < 4)
+
+
+def _similar_single(a: str, b: str, res: Resources) -> bool:
+    la, lb = a.lower(), b.lower()
+    if _related_forms(a, b) or la.startswith(lb) or lb.startswith(la):
+        return False
+    if res.counts.get(la, 0) >= 5 and res.counts.get(lb, 0) >= 5:
+        return False  # both are known words/names in human text: distinct entities
+    n = min(len(la), len(lb))
+    d = Levenshtein.distance(la, lb)
+    return (d == 1 and n >= 5) or (d == 2 and n >= 7 and sound_code(la)[:1] == sound_code(lb)[:1])
+
+
+def name_variants(paragraphs: Sequence[str], res: Resources,
+                  tokenized: Sequence[list[list[Token]]] | None = None) -> list[NameVariant]:
+    """Mentions spelling a name differently from its main spelling in the document.
+
+    Title-case lines (headlines) do not count towards a name's main spelling."""
+    if tokenized is None:
+        tokenized = [tokenize(fold(p)) for p in paragraphs]
+    mentions = [_name_mentions(sents, res) for sents in tokenized]
+    titled = [_is_title(sents) for sents in tokenized]
+    single: Counter[str] = Counter()
+    first_seen: dict[str, int] = {}
+    multi: Counter[tuple[str, ...]] = Counter()
+    multi_seen: dict[tuple[str, ...], int] = {}
+    for i, runs in enumerate(mentions):
+        if titled[i]:
+            continue
+        for run in runs:
+            for t in run:
+                if len(t.text) >= 3 and t.text.lower() not in FUNCTION_WORDS:
+                    single[t.text] += 1
+                    first_seen.setdefault(t.text, i)
+            for a, b in itertools.pairwise(run):
+                key = (a.text, b.text)
+                multi[key] += 1
+                multi_seen.setdefault(key, i)
+    names = [n for n in single if len(n) >= 5]
+    main_of: dict[str, str] = {}
+    lowered = [n.lower() for n in names]
+    close = np.argwhere(np.triu(cdist(lowered, lowered, scorer=Levenshtein.distance, score_cutoff=2,
+                                      dtype=np.int32) <= 2, k=1)) if names else []
+    for i, j in close:
+        a, b = names[i], names[j]
+        if _similar_single(a, b, res):
+            main, var = (a, b) if (single[a], -first_seen[a]) >= (single[b], -first_seen[b]) else (b, a)
+            if single[main] >= 2 or single[main] > single[var]:
+                main_of.setdefault(var, main)
+    sharing: dict[tuple[int, str], list[tuple[str, ...]]] = {}  # (kept position, token) -> bigrams
+    for key in multi:
+        sharing.setdefault((0, key[0]), []).append(key)
+        sharing.setdefault((1, key[1]), []).append(key)
+    found: list[NameVariant] = []
+    for pi, runs in enumerate(mentions):
+        for run in runs:
+            for k, t in enumerate(run):
+                main = main_of.get(t.text)
+                if main:
+                    found.append(NameVariant(pi, t.start, t.end, t.text, main, _ref(first_seen[main], pi, mentions, main)))
+                    continue
+                # split name: "Blink He" for "Blinken"
+                nxt = run[k + 1].text if k + 1 < len(run) else ""
+                if nxt and len(nxt) <= 3 and single[t.text] <= 1 and \
+                        (nxt.lower() in FUNCTION_WORDS or nxt.lower() not in res.counts):
+                    joined = t.text + nxt.lower()
+                    for cand, c in single.items():
+                        if c >= 2 and cand not in (t.text, run[k + 1].text) and len(cand) >= 5 \
+                                and Levenshtein.distance(joined.lower(), cand.lower()) <= 2 \
+                                and cand.lower().startswith(t.text.lower()[:3]):
+                            found.append(NameVariant(pi, t.start, run[k + 1].end,
+                                                     f"{t.text} {run[k + 1].text}", cand,
+                                                     _ref(first_seen[cand], pi, mentions, cand)))
+                            break
+            # a name whose part sounds like the same part of a more frequent name
+            # ("Chen Gang" beside "Qin Gang"): matches around one token are merged into one span
+            varied: dict[int, tuple[int, int, str]] = {}  # token index -> (first, last, main part)
+            for k in range(len(run) - 1):
+                key = (run[k].text, run[k + 1].text)
+                for other in sharing.get((0, key[0]), []) + sharing.get((1, key[1]), []):
+                    if multi[other] <= multi[key] or other == key:
+                        continue
+                    j = 0 if other[0] != key[0] else 1
+                    a, b = key[j], other[j]
+                    if sound_code(a) == sound_code(b) and len(sound_code(a)) >= 2 \
+                            and not _related_forms(a, b) and a not in main_of and b not in main_of:
+                        lo, hi, _ = varied.get(k + j, (k, k + 1, b))
+                        varied[k + j] = (min(lo, k), max(hi, k + 1), b)
+                        break
+            for v, (lo, hi, b) in varied.items():
+                words = [t.text for t in run[lo:hi + 1]]
+                main = " ".join(b if i == v else w for i, w in zip(range(lo, hi + 1), words))
+                ref = next((multi_seen[key] for key in multi if b in key), pi)
+                found.append(NameVariant(pi, run[lo].start, run[hi].end, " ".join(words), main, ref))
+    return found
+
+
+def _ref(first: int, current: int, mentions: list[list[list[Token]]], name: str) -> int:
+    """A paragraph other than ``current`` holding ``name`` (the first one, when possible)."""
+    if first != current:
+        return first
+    for i, runs in enumerate(mentions):
+        if i != current and any(t.text == name for run in runs for t in run):
+            return i
+    return first
+
+
+# --------------------------------------------------------------------------------------------
+# Whole-document feature matrix
+# --------------------------------------------------------------------------------------------
+
+
+def document_features(paragraphs: Sequence[str], res: Resources) -> tuple[np.ndarray, list[list[Finding]]]:
+    """Feature matrix (rows = paragraphs, columns = :data:`FEATURES`) and findings per paragraph."""
+    rows, findings = [], []
+    tokenized = [tokenize(fold(p)) for p in paragraphs]
+    for p, sents, lm in zip(paragraphs, tokenized, lm_scores(tokenized, res)):
+        f, fi = paragraph_features(p, res, sents, lm)
+        rows.append(f)
+        findings.append(fi)
+    variants = name_variants(paragraphs, res, tokenized)
+    for v in variants:
+        rows[v.paragraph]["name_variants"] += 1
+        findings[v.paragraph].append(Finding(
+            f"name spelled {v.variant!r} here but {v.main!r} elsewhere in the document "
+            f"(see paragraph {v.main_paragraph})", v.start, v.end, v.main_paragraph, kind="name"))
+    if rows:
+        weights = np.array([max(r["log_tokens"], 0.1) for r in rows])
+        for key, src in (("doc_word_lp_mean", "word_lp_mean"), ("doc_fw_lp_mean", "fw_lp_mean")):
+            value = float(np.average([r[src] for r in rows], weights=weights))
+            for r in rows:
+                r[key] = value
+        n_var = len(variants) / len(rows)
+        for r in rows:
+            r["doc_name_variants"] = n_var
+    matrix = np.array([[r[k] for k in FEATURES] for r in rows], dtype=np.float64).reshape(len(rows), len(FEATURES))
+    return matrix, findings
+
+
+# --------------------------------------------------------------------------------------------
+# The detector
+# --------------------------------------------------------------------------------------------
+
+_CACHE: dict[str, tuple[Resources, Any, dict[str, Any]]] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_bundle(path: str | os.PathLike[str]) -> tuple[Resources, Any, dict[str, Any]]:
+    """The model file's resources, classifier and metadata, loaded once per process."""
+    key = str(Path(path).resolve())
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            bundle, meta = load_model(key)
+            if not isinstance(bundle, dict) or "resources" not in bundle or "classifier" not in bundle:
+                raise ValueError(f"{path}: not a garble model (expected resources and classifier)")
+            if tuple(bundle.get("features", ())) != FEATURES:
+                raise ValueError(f"{path}: model was trained on features {bundle.get('features')}, "
+                                 f"this code computes {FEATURES}; retrain with scripts/train_garble.py")
+            _CACHE[key] = (Resources.from_state(bundle["resources"]), bundle["classifier"], meta)
+        return _CACHE[key]
+
+
+@functools.lru_cache(maxsize=1)
+def _thread_controller() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+class GarbleDetector(Detector):
+    """Scores paragraphs for machine-translation / back-translation damage.
+
+    Parameters
+    ----------
+    model_path:
+        Model file (default: the shipped ``models/garble.joblib``).
+    threshold:
+        Paragraphs scoring at least this get their findings as evidence (name variants are
+        shown at any score).
+    max_findings:
+        Evidence items per flagged paragraph (name variants come first).
+    languagetool_url:
+        Base URL of a LanguageTool server (e.g. ``http://localhost:8081``); default from the
+        ``QUALITYSCAN_LANGUAGETOOL_URL`` environment variable. Its matches become evidence.
+    """
+
+    name = "garble"
+    languages = frozenset({"en"})
+
+    def __init__(self, model_path: str | None = None, threshold: float = 0.5, max_findings: int = 5,
+                 languagetool_url: str | None = None) -> None:
+        self.model_path = model_path
+        self.threshold = threshold
+        self.max_findings = max_findings
+        self.languagetool_url = languagetool_url
+
+    def _bundle(self) -> tuple[Resources, Any, dict[str, Any]]:
+        return load_bundle(self.model_path or shipped_model_path("garble"))
+
+    def _grammar(self) -> Any:
+        from qualityscan.backends.languagetool import get_checker
+
+        return get_checker(self.languagetool_url)
+
+    def predict(self, paragraphs: Sequence[str]) -> tuple[np.ndarray, list[list[Finding]]]:
+        """Scores (0..1) and findings for a document given as its paragraph texts."""
+        res, clf, _ = self._bundle()
+        if not paragraphs:
+            return np.zeros(0), []
+        x, findings = document_features(paragraphs, res)
+        # one small matrix per document: OpenMP threads only add start-up and contention cost
+        with _thread_controller().limit(limits=1, user_api="openmp"):
+            return clf.predict_proba(x)[:, 1], findings
+
+    def score(self, document: Document, context: CorpusStats | None = None) -> DetectorResult:
+        paragraphs = document.paragraphs
+        scores, findings = self.predict([p.text for p in paragraphs])
+        checker = self._grammar()
+        evidence: list[list[Evidence]] = []
+        for p, s, fi in zip(paragraphs, scores, findings):
+            # a name spelled two ways is a checkable fact worth showing at any score
+            items = [self._to_evidence(p, x) for x in fi if x.kind == "name"]
+            if s >= self.threshold:
+                others = [x for x in fi if x.kind != "name"][: max(0, self.max_findings - len(items))]
+                items.extend(self._to_evidence(p, x) for x in others)
+                if checker is not None:
+                    items.extend(self._grammar_evidence(p, checker))
+            evidence.append(items)
+        return DetectorResult([float(s) for s in scores], evidence)
+
+    def aggregate(self, document: Document, result: DetectorResult) -> float:
+        """Share of the text (by characters) judged garbled, as a length-weighted mean score."""
+        return length_weighted_mean(document, result.scores)
+
+    def _to_evidence(self, p: Paragraph, x: Finding) -> Evidence:
+        return self.evidence(p, x.message, (p.start + x.start, p.start + x.end), x.ref)
+
+    def _grammar_evidence(self, p: Paragraph, checker: Any) -> list[Evidence]:
+        matches = checker.check(p.text)
+        if matches is None:
+            return []
+        words = max(1, len(p.text.split()))
+        out = [self.evidence(p, f"grammar: {len(matches)} LanguageTool matches "
+                                f"({100 * len(matches) / words:.1f} per 100 words)")]
+        for m in matches[: self.max_findings]:
+            out.append(self.evidence(p, f"grammar ({m.rule_id}): {m.message}",
+                                     (p.start + m.offset, p.start + m.offset + m.length)))
+        return out
+
+
+__all__ = [
+    "FEATURES",
+    "GarbleDetector",
+    "NGramLM",
+    "Resources",
+    "document_features",
+    "fold",
+    "load_bundle",
+    "name_variants",
+    "paragraph_features",
+    "sound_code",
+    "tokenize",
+]

@@ -1,0 +1,237 @@
+"""Boilerplate detector: chrome phrases, features, the seeds' chrome vs their article text,
+corpus evidence, HTML input, the model hash check, and a held-out check on the shared data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qualityscan.corpus import CorpusStats
+from qualityscan.detectors import create
+from qualityscan.detectors.boilerplate import FEATURE_NAMES, BoilerplateDetector, feature_matrix, find_phrase
+from qualityscan.document import Document
+from qualityscan.model import ModelIntegrityError, shipped_model_path
+from qualityscan.segment import segment
+
+ROOT = Path(__file__).resolve().parents[2]
+SEEDS = ROOT / "seeds"
+DATA = ROOT.parent / "shared" / "data"
+
+
+def doc_of(text: str, id: str = "t", language: str | None = "en") -> Document:
+    doc = segment(Document(id=id, source=id, text=text))
+    doc.language = language
+    return doc
+
+
+def seed(prefix: str) -> Document:
+    path = next(SEEDS.glob(f"{prefix}_*.txt"))
+    return doc_of(path.read_text(encoding="utf-8"), prefix)
+
+
+@pytest.fixture(scope="module")
+def detector() -> BoilerplateDetector:
+    return BoilerplateDetector()
+
+
+def scored(detector: BoilerplateDetector, doc: Document, context: CorpusStats | None = None):
+    result = detector.score(doc, context)
+    return {p.text: (s, ev) for p, s, ev in zip(doc.paragraphs, result.scores, result.evidence)}
+
+
+# -- phrases and features ------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, category", [
+    ("Leave a Reply", "comment form"),
+    ("Your email address will not be published. Required fields are marked *", "comment form"),
+    ("Schreibe einen Kommentar", "comment form"),
+    ("Laisser un commentaire", "comment form"),
+    ("Back to top button", "navigation"),
+    ("Artículo anterior", "navigation"),
+    ("Shares", "share widget"),
+    ("Copyright © 2023 Example Media. All rights reserved.", "legal footer"),
+    ("Photo: John Smith/Reuters", "byline or credit"),
+])
+def test_chrome_phrases(text: str, category: str) -> None:
+    match = find_phrase(text)
+    assert match is not None and match.category == category
+    assert text[match.start:match.end] == match.text
+
+
+@pytest.mark.parametrize("text", [
+    "The minister arrived in Beijing on Sunday for two days of talks with senior officials.",
+    "Prices rose by 3 percent in the second quarter, the statistics office said.",
+])
+def test_running_text_matches_no_phrase(text: str) -> None:
+    assert find_phrase(text) is None
+
+
+def test_feature_matrix_plain_and_html_shapes() -> None:
+    doc = doc_of("Home\nA long paragraph of running text with many words in it, written as an "
+                 "article would be, with commas, stop words and a full stop at the end of it.\nShare")
+    x, phrases, others = feature_matrix(doc)
+    assert x.shape == (3, len(FEATURE_NAMES))
+    html = FEATURE_NAMES.index("html")
+    assert (x[:, html] == 0).all() and np.isnan(x[:, FEATURE_NAMES.index("link_density")]).all()
+    assert np.isnan(x[:, FEATURE_NAMES.index("corpus_log_others")]).all()  # no context
+    assert phrases[0] is not None and phrases[1] is None and phrases[2] is not None
+    assert others == [0, 0, 0]
+    before = FEATURE_NAMES.index("before_first_long")
+    assert x[0, before] == 1 and x[1, before] == 0
+
+
+# -- the seeds ---------------------------------------------------------------------------------
+
+CHROME = {
+    "001": ["Image source : Money control", "Related Articles", "Back to top button",
+            "Content Creator | Script Writer"],
+    "002": ["Leave a Reply", "Your email address will not be published. Required fields are marked *"],
+    "003": ["Total", "0", "Shares", "Leave a Reply", "Previous Article", "Next Article", "Related Posts"],
+    "004": ["Jannah Theme License is not validated", "china-usa-diplomacy-blinken",
+            "Leah Millis/Pool/AFP via Getty Images", "Back to top button"],
+}
+
+
+@pytest.mark.parametrize("prefix", sorted(CHROME))
+def test_seed_chrome_scores_high_with_evidence(detector: BoilerplateDetector, prefix: str) -> None:
+    results = scored(detector, seed(prefix))
+    for start in CHROME[prefix]:
+        text = next(t for t in results if t.startswith(start))
+        score, evidence = results[text]
+        assert score >= 0.5, (text, score)
+        assert evidence and all(e.detector == "boilerplate" and e.message for e in evidence), text
+
+
+@pytest.mark.parametrize("prefix", ["000", "001", "002", "003", "004"])
+def test_seed_article_paragraphs_score_low(detector: BoilerplateDetector, prefix: str) -> None:
+    results = scored(detector, seed(prefix))
+    article = [(t, s) for t, (s, _) in results.items()
+               if len(t.split()) >= 30 and not t.startswith("Content Creator")
+               and not t.startswith("Jannah")]
+    assert article
+    high = [(t[:60], round(s, 2)) for t, s in article if s >= 0.5]
+    assert len(high) <= len(article) // 20, high
+
+
+def test_evidence_spans_and_phrase(detector: BoilerplateDetector) -> None:
+    doc = seed("002")
+    result = detector.score(doc)
+    i = next(p.index for p in doc.paragraphs if p.text == "Leave a Reply")
+    messages = [e.message for e in result.evidence[i]]
+    assert any("comment form" in m and "Leave a Reply" in m for m in messages)
+    for e in result.evidence[i]:
+        assert doc.paragraphs[i].start <= e.span[0] < e.span[1] <= doc.paragraphs[i].end
+
+
+def test_aggregate_is_share_of_text(detector: BoilerplateDetector) -> None:
+    doc = seed("003")
+    result = detector.score(doc)
+    share = detector.aggregate(doc, result)
+    assert 0.0 < share < 0.5 < max(result.scores)
+
+
+def test_empty_document(detector: BoilerplateDetector) -> None:
+    result = detector.score(doc_of(""))
+    assert result.scores == [] and result.evidence == []
+
+
+# -- the corpus ----------------------------------------------------------------------------------
+
+def test_corpus_count_is_evidence(detector: BoilerplateDetector) -> None:
+    footer = "Subscribers get the weekly digest from the Harbour Gazette desk"
+
+    def body(i: int) -> str:
+        return (f"The harbour authority approved ferry timetable number {i} after months of complaints "
+                "from commuters, who had waited for up to an hour in the mornings, officials said.\n"
+                f"Officials said change {i} would take effect in the spring and that fares would stay "
+                "the same for the rest of the year, according to the plan published on Monday.")
+
+    docs = [doc_of(f"{body(i)}\n{footer}", str(i)) for i in range(6)]
+    corpus = CorpusStats()
+    for d in docs:
+        corpus.add(d)
+    with_corpus = scored(detector, docs[0], corpus)
+    alone = scored(detector, docs[0])
+    score, evidence = with_corpus[footer]
+    assert score >= 0.5
+    assert any("shared by 5 other documents" in e.message for e in evidence)
+    assert score > alone[footer][0]
+    assert with_corpus[docs[0].paragraphs[0].text][0] < 0.5
+
+
+# -- HTML input ----------------------------------------------------------------------------------
+
+def test_html_blocks_are_used(detector: BoilerplateDetector) -> None:
+    readers = pytest.importorskip("qualityscan.readers")
+    article = " ".join(f"Sentence {k} of the report explains what the council decided and why it matters "
+                       "to the people who live in the town." for k in range(4))
+    page = (
+        "<html><body><div class='site-header'><ul class='menu'><li><a href='/'>News</a></li>"
+        "<li><a href='/s'>Sport</a></li><li><a href='/w'>Weather</a></li></ul></div>"
+        f"<article class='post'><h1>Council approves budget</h1><p>{article}</p><p>{article}</p></article>"
+        "<div class='sidebar widget'><h3>Popular</h3><ul><li><a href='/a'>Storm closes bridge</a></li>"
+        "<li><a href='/b'>Mayor opens new library</a></li></ul></div>"
+        "<footer><p>Registered office: 1 High Street</p></footer></body></html>")
+    doc = readers.document_from_html(page, id="p", source="p.html")
+    segment(doc)
+    doc.language = "en"
+    assert all(p.block is not None for p in doc.paragraphs)
+    results = scored(detector, doc)
+    for chrome in ("News", "Sport", "Weather", "Storm closes bridge", "Mayor opens new library",
+                   "Registered office: 1 High Street"):
+        assert results[chrome][0] >= 0.5, (chrome, results[chrome][0])
+    assert results[article][0] < 0.5
+
+
+# -- registry and the model file --------------------------------------------------------------
+
+def test_registered() -> None:
+    assert isinstance(create("boilerplate"), BoilerplateDetector)
+
+
+def test_tampered_model_is_refused(tmp_path: Path) -> None:
+    source = shipped_model_path("boilerplate")
+    target = tmp_path / "boilerplate.joblib"
+    shutil.copy(source, target)
+    meta = json.loads(source.with_suffix(".json").read_text())
+    assert meta["features"] == list(FEATURE_NAMES)
+    assert "dragnet" not in meta["data"]["sources"]
+    meta["sha256"] = "0" * 64
+    target.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(ModelIntegrityError):
+        BoilerplateDetector(model_path=target).score(doc_of("Leave a Reply"))
+
+
+# -- held-out data -------------------------------------------------------------------------------
+
+def test_held_out_pages_beat_phrase_list(detector: BoilerplateDetector) -> None:
+    if not (DATA / "boilerplate" / "pages.jsonl.gz").is_file():
+        pytest.skip(f"boilerplate data not found at {DATA / 'boilerplate'} (../shared/data beside the checkout)")
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from boilerplate_data import load_pages
+
+    meta = json.loads(shipped_model_path("boilerplate").with_suffix(".json").read_text())
+    fold = meta["metrics"]["held_out_fold"]
+    pages = load_pages(DATA, lambda m: m["fold"] == fold and m["source"] == "scrapinghub", limit=12)
+    y, model_flag, phrase_flag = [], [], []
+    for page in pages:
+        plain = page.plain()
+        scores = detector.score(plain).scores
+        for para, label, words, s in zip(plain.paragraphs, page.labels, page.has_words, scores):
+            if words:
+                y.append(label)
+                model_flag.append(s >= 0.5)
+                phrase_flag.append(find_phrase(para.text) is not None)
+
+    def f1(flags: list[bool]) -> float:
+        tp = sum(f and t for f, t in zip(flags, y))
+        return 2 * tp / (sum(flags) + sum(y)) if flags else 0.0
+
+    assert len(y) > 500
+    assert f1(model_flag) > 0.8
+    assert f1(model_flag) > f1(phrase_flag) + 0.2

@@ -1,0 +1,266 @@
+"""Garble detector: each feature family on small synthetic cases, the seeds, the model hash
+check, and false positives on held-out human news when the shared data is present."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qualityscan.detectors import create
+from qualityscan.detectors.garble import (
+    BOS,
+    EOS,
+    FEATURES,
+    UNK,
+    GarbleDetector,
+    NGramLM,
+    document_features,
+    fold,
+    load_bundle,
+    name_variants,
+    paragraph_features,
+    sound_code,
+    tokenize,
+)
+from qualityscan.document import Document
+from qualityscan.model import ModelError, ModelIntegrityError, shipped_model_path
+from qualityscan.segment import segment
+
+ROOT = Path(__file__).resolve().parents[2]
+SEEDS = ROOT / "seeds"
+DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def res():
+    return load_bundle(shipped_model_path("garble"))[0]
+
+
+def kinds(findings, kind):
+    return [f for f in findings if f.kind == kind]
+
+
+def seed_paragraphs(prefix: str) -> list[str]:
+    path = next(SEEDS.glob(f"{prefix}_*.txt"))
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+# -- text handling ---------------------------------------------------------------------------
+
+def test_fold_keeps_offsets_and_removes_quote_style():
+    text = "\u201cHe said \u2018no\u2019 \u2014 twice.\u201d"
+    folded = fold(text)
+    assert len(folded) == len(text)
+    assert folded == "\"He said 'no' - twice.\""
+
+
+def test_abbreviations_do_not_end_sentences():
+    sents = tokenize("U.S. officials met Mr. Smith in Jan. on Friday. They left.")
+    assert len(sents) == 2
+    assert [t.text for t in sents[1] if t.initial] == ["They"]
+
+
+# -- language model --------------------------------------------------------------------------
+
+def test_ngram_model_is_a_distribution_and_prefers_seen_order():
+    corpus = [["the", "cat", "sat"], ["the", "dog", "sat"], ["a", "cat", "ran"]] * 3
+    vocab = [BOS, EOS, UNK, "the", "a", "cat", "dog", "sat", "ran"]
+    lm = NGramLM.fit(corpus, vocab, order=3, min_count=1)
+    for history in (["the"], ["the", "cat"], ["dog", "ran"], []):
+        total = sum(2 ** lm.logprob(history + [w])[-2] for w in vocab)
+        assert total == pytest.approx(1.0, abs=1e-6), history
+    assert lm.logprob(["the", "cat", "sat"]).sum() > lm.logprob(["sat", "the", "cat"]).sum()
+    many = lm.logprob_many([["the", "cat"], ["a", "dog", "ran"]])
+    assert np.allclose(many[1], lm.logprob(["a", "dog", "ran"]))
+
+
+def test_function_word_model_flags_scrambled_order(res):
+    fluent, _ = paragraph_features("The minister said that the talks would continue in the spring.", res)
+    scrambled, findings = paragraph_features("The minister the said talks that of would in continue spring.", res)
+    assert scrambled["fw_lp_mean"] < fluent["fw_lp_mean"]
+    window = kinds(findings, "function-word_window")
+    assert window and "bits/token" in window[0].message
+
+
+# -- glued words, casing, punctuation --------------------------------------------------------
+
+def test_glued_words(res):
+    f, findings = paragraph_features("Human rights in China to Hong Kongas well as the sea.", res)
+    assert f["glued_words"] == 1 and "'Kong' + 'as'" in kinds(findings, "glued")[0].message
+    f, _ = paragraph_features("Human rights in China and Hong Kong as well as the sea.", res)
+    assert f["glued_words"] == 0
+    f, findings = paragraph_features("Burns went to China in May.Meanwhile, the minister flew home.", res)
+    assert f["dot_glue"] == 1 and "May.Meanwhile" in kinds(findings, "glued")[0].message
+    f, _ = paragraph_features("The U.S. team visited www.example.com on Friday.", res)
+    assert f["dot_glue"] == 0
+
+
+def test_casing_anomalies(res):
+    text = "The trip was postponed after a shootout. balloon seen in the skies of america"
+    f, findings = paragraph_features(text, res)
+    assert f["lower_sentence_start"] == 1 and f["lower_proper"] == 1
+    assert any("'america'" in x.message for x in kinds(findings, "casing"))
+    f, findings = paragraph_features("The mission tries to calm the tension It worries many people.", res)
+    assert f["mid_capital_common"] == 1
+    f, _ = paragraph_features("Talks at the Asia-Pacific Economic Cooperation summit in America went well.", res)
+    assert f["mid_capital_common"] == 0 and f["lower_proper"] == 0
+
+
+def test_stray_punctuation_and_quotes(res):
+    f, findings = paragraph_features("It plans to open five new embassies over the next year. .", res)
+    assert f["stray_punct"] == 1 and kinds(findings, "punct")
+    f, _ = paragraph_features('He called it "far-fetched and professional." I refused as no. And stop it. "', res)
+    assert f["quote_unbalanced"] == 1
+    f, _ = paragraph_features('He called it "far-fetched and unprofessional."', res)
+    assert f["quote_unbalanced"] == 0 and f["stray_punct"] == 0
+
+
+# -- names -----------------------------------------------------------------------------------
+
+def test_sound_code_links_romanisations():
+    assert sound_code("Qin") == sound_code("Chen")
+    assert sound_code("Joe") != sound_code("Jill")
+
+
+def test_name_variants_flag_respelled_and_split_names(res):
+    doc = [
+        "Secretary of State Antony Blinken arrived in Beijing on Sunday.",
+        "Blinken will meet the foreign minister on Monday.",
+        "Officials said Brinken planned to raise the issue of detained citizens.",
+        "Anthony Blink He also met business leaders before leaving.",
+    ]
+    found = {v.variant: v for v in name_variants(doc, res)}
+    assert found["Brinken"].main == "Blinken" and found["Brinken"].main_paragraph == 0
+    assert found["Blink He"].main == "Blinken" and found["Blink He"].paragraph == 3
+    x, findings = document_features(doc, res)
+    assert x[2, FEATURES.index("name_variants")] == 1 and x[1, FEATURES.index("name_variants")] == 0
+    name = kinds(findings[2], "name")[0]
+    assert "'Brinken'" in name.message and "'Blinken'" in name.message and name.ref == 0
+    assert doc[2][name.start:name.end] == "Brinken"
+
+
+def test_name_variants_sound_alike_part(res):
+    doc = ["Foreign Minister Qin Gang met the envoy.", "Qin Gang said talks were candid.",
+           "Later Chen Gang held a phone call with the envoy."]
+    found = name_variants(doc, res)
+    assert [(v.variant, v.main, v.paragraph, v.main_paragraph) for v in found] == [("Chen Gang", "Qin Gang", 2, 0)]
+
+
+@pytest.mark.parametrize("doc", [
+    ["Joe Biden spoke on Friday.", "Jill Biden and Joe Biden visited Ohio.", "Biden said more."],
+    ["President Xi Jinping arrived.", "Xi met Gates.", "Xi Jinping said the people matter."],
+    ["Blinken's visit began.", "Blinken met Wang.", "Blinken spoke; the Blinkens travelled."],
+    ["Russia and the Russian army.", "Russian officials in Russia.", "China and Chinese firms."],
+    ["Austria beat Australia.", "Australia lost to Austria again.", "Fans in Austria cheered."],
+])
+def test_name_variants_avoid_false_positives(res, doc):
+    assert name_variants(doc, res) == []
+
+
+# -- the detector ----------------------------------------------------------------------------
+
+def test_detector_contract():
+    text = "A fluent opening sentence about the weather.\n\nAnthony Brinken met Blinken. Blinken left."
+    doc = segment(Document("d", "d", text))
+    det = create("garble", threshold=0.5)
+    assert isinstance(det, GarbleDetector)
+    result = det.score(doc)
+    assert len(result.scores) == len(doc.paragraphs) == len(result.evidence)
+    assert all(0.0 <= s <= 1.0 for s in result.scores)
+    for p, items in zip(doc.paragraphs, result.evidence):
+        for e in items:
+            assert p.start <= e.span[0] <= e.span[1] <= p.end and e.detector == "garble"
+    assert 0.0 <= det.aggregate(doc, result) <= 1.0
+    assert det.get_params()["threshold"] == 0.5
+    assert GarbleDetector().score(segment(Document("e", "e", ""))).scores == []
+
+
+def test_model_hash_is_checked(tmp_path):
+    src = shipped_model_path("garble")
+    dst = tmp_path / "garble.joblib"
+    shutil.copy(src, dst)
+    shutil.copy(src.with_suffix(".json"), dst.with_suffix(".json"))
+    data = bytearray(dst.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    dst.write_bytes(bytes(data))
+    doc = segment(Document("d", "d", "Some text here."))
+    with pytest.raises(ModelIntegrityError, match="SHA-256"):
+        GarbleDetector(model_path=str(dst)).score(doc)
+    dst.with_suffix(".json").unlink()
+    with pytest.raises(ModelError, match="metadata"):
+        GarbleDetector(model_path=str(dst)).score(doc)
+
+
+# -- seeds -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def seed_scores():
+    det = GarbleDetector()
+    out = {}
+    for prefix in ("001", "002", "003", "004"):
+        paras = seed_paragraphs(prefix)
+        scores, findings = det.predict(paras)
+        out[prefix] = (paras, scores, findings)
+    return out
+
+
+def test_back_translated_seeds_score_above_fluent_ones(seed_scores):
+    means = {k: float(np.mean(v[1])) for k, v in seed_scores.items()}
+    assert min(means["002"], means["004"]) > max(means["001"], means["003"]), means
+    assert means["004"] > max(means["001"], means["003"]) + 0.2, means
+
+
+def test_seed_name_variant_evidence(seed_scores):
+    paras, _, findings = seed_scores["004"]
+    names = [(i, f) for i, fs in enumerate(findings) for f in kinds(fs, "name")]
+    brinken = [(i, f) for i, f in names if "'Brinken'" in f.message and "'Blinken'" in f.message]
+    assert brinken
+    for i, f in brinken:
+        assert paras[i][f.start:f.end] == "Brinken" and "Blinken" in paras[f.ref]
+    paras, _, findings = seed_scores["002"]
+    assert any("'Blink He'" in f.message for fs in findings for f in kinds(fs, "name"))
+
+
+def test_seed_composed_document_links_chen_and_qin(res):
+    """Two scraped versions of one story in one file (seed 002's paragraphs, then seed 004's)."""
+    paras = seed_paragraphs("002") + seed_paragraphs("004")
+    found = [v for v in name_variants(paras, res) if "Gang" in v.variant]
+    assert found and "Chen Gang" in found[0].variant and "Qin Gang" in found[0].main
+    assert "Qin Gang" in paras[found[0].main_paragraph]
+
+
+def test_detector_evidence_on_seed_document():
+    text = (SEEDS / next(p.name for p in SEEDS.glob("004_*.txt"))).read_text(encoding="utf-8")
+    doc = segment(Document("004", "seed", text))
+    result = GarbleDetector().score(doc)
+    names = [e for items in result.evidence for e in items if "'Brinken'" in e.message]
+    assert names and all(text[e.span[0]:e.span[1]] == "Brinken" for e in names)
+    assert float(np.mean(result.scores)) > 0.5
+    text = (SEEDS / next(p.name for p in SEEDS.glob("002_*.txt"))).read_text(encoding="utf-8")
+    result = GarbleDetector().score(segment(Document("002", "seed", text)))
+    split = [e for items in result.evidence for e in items if "'Blink He'" in e.message]
+    assert split and text[split[0].span[0]:split[0].span[1]] == "Blink He"
+    assert all(e.ref is not None and "Blinken" in doc.paragraphs[e.ref].text for e in names)
+
+
+# -- shared data -----------------------------------------------------------------------------
+
+def test_few_false_positives_on_held_out_human_news():
+    if not (DATA / "machine_text" / "machine_text.jsonl.gz").is_file():
+        pytest.skip(f"shared data not found at {DATA}")
+    import sys
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from train_garble import read_jsonl, repair_flattened, split_sentences_into_paragraphs, stable_bucket
+
+    det = GarbleDetector()
+    rows = read_jsonl(DATA / "machine_text" / "machine_text.jsonl.gz")
+    news = [r for r in rows if r["label"] == "human" and stable_bucket(r["group"]) == 0][:40]
+    scores = np.concatenate([det.predict(split_sentences_into_paragraphs(repair_flattened(r["text_full"]), 3))[0]
+                             for r in news])
+    assert len(scores) > 100, len(scores)
+    # regression guard: scripts/evaluate_garble.py measures the rate on all held-out articles
+    assert float((scores >= 0.5).mean()) < 0.5

@@ -1,0 +1,64 @@
+"""CorpusStats: document frequency of short lines in a count-min sketch."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qualityscan.corpus import CorpusStats, normalise_line
+from qualityscan.document import Document
+from qualityscan.segment import segment
+
+
+def _doc(text: str, id: str = "d") -> Document:
+    return segment(Document(id=id, source=id, text=text))
+
+
+def test_counts_documents_not_occurrences() -> None:
+    stats = CorpusStats()
+    stats.add(_doc("Leave a Reply\nLeave a Reply\nFirst article text.", "a"))
+    stats.add(_doc("Leave a Reply\nSecond article text.", "b"))
+    assert stats.documents == 2
+    assert stats.count("Leave a Reply") == 2
+    assert stats.count("First article text.") == 1
+    assert stats.count("never seen") == 0
+
+
+def test_normalisation_ignores_case_digits_and_punctuation() -> None:
+    assert normalise_line("Total 0 Shares") == normalise_line("TOTAL — 12 shares!")
+    assert normalise_line("Back to top") != normalise_line("Back to bottom")
+    stats = CorpusStats()
+    stats.add(_doc("Total 0 Shares", "a"))
+    stats.add(_doc("total 15 shares", "b"))
+    assert stats.count("TOTAL 3 SHARES") == 2
+
+
+def test_others_excludes_the_document_itself() -> None:
+    stats = CorpusStats()
+    for i in range(4):
+        stats.add(_doc(f"Related Posts\nbody {i} text here", str(i)))
+    assert stats.others("Related Posts", document_counted=True) == 3
+    assert stats.others("Related Posts", document_counted=False) == 4
+    assert stats.others("unseen line", document_counted=True) == 0
+
+
+def test_long_and_empty_lines_are_not_counted() -> None:
+    stats = CorpusStats(max_line_chars=20)
+    long_line = "a long paragraph of running text that exceeds the limit"
+    stats.add(_doc(f"{long_line}\n---\nshort line", "a"))
+    stats.add(_doc(f"{long_line}\nshort line", "b"))
+    assert stats.count(long_line) == 0
+    assert stats.count("---") == 0
+    assert stats.count("short line") == 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sets(st.sampled_from([f"line {chr(97 + i)}{chr(97 + j)}" for i in range(8) for j in range(8)]),
+                        max_size=12), min_size=1, max_size=15))
+def test_sketch_never_undercounts(documents: list[set[str]]) -> None:
+    stats = CorpusStats(width=16, depth=2)  # tiny: collisions are certain
+    for i, lines in enumerate(documents):
+        stats.add(_doc("\n".join(sorted(lines)), str(i)))
+    for line in {line for lines in documents for line in lines}:
+        true = sum(line in lines for lines in documents)
+        assert true <= stats.count(line) <= sum(len(lines) for lines in documents)
