@@ -7,6 +7,7 @@ instead. ``jobs > 1`` scores documents in worker processes, preserving input ord
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import os
@@ -164,6 +165,14 @@ class Scanner:
         report = Report(document)
         if not document.paragraphs:
             return report
+        # Documents are scored one at a time with many small model calls; OpenMP/BLAS thread
+        # pools only add overhead there (60x CPU time on a busy machine) and fight --jobs workers.
+        with _thread_controller().limit(limits=1):
+            self._score_into(report, context)
+        return report
+
+    def _score_into(self, report: Report, context: CorpusStats | None) -> None:
+        document = report.document
         unsupported, failed = [], []
         for detector in self._detectors:
             if not detector.supports(document.language):
@@ -184,7 +193,6 @@ class Scanner:
                 f"{', '.join(unsupported)} detector(s) were built for; their scores are omitted")
         if self._reliability is not None and not unsupported and not failed:
             report.reliability = _clip(self._reliability.predict(report))
-        return report
 
     def _score_all(self, documents: Iterable[Document], context: CorpusStats | None) -> Iterator[Report]:
         if self.jobs == 1:
@@ -245,6 +253,14 @@ def _apply(detector: Detector, document: Document, result: Any) -> None:
     for paragraph, score, evidence in zip(paragraphs, result.scores, result.evidence):
         paragraph.scores[detector.name] = _clip(score)
         paragraph.evidence.extend(evidence)
+
+
+@functools.lru_cache(maxsize=1)
+def _thread_controller() -> Any:
+    import sklearn.ensemble  # noqa: F401  (loads the OpenMP runtime the shipped models use)
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def _clip(value: float) -> float:
