@@ -422,8 +422,9 @@ def main(argv: list[str] | None = None) -> int:
         results["compare"] = {**stamp, **concurrency, "runs": runs, "ratios": ratios}
     if "scaling" in parts:
         runs = got["scaling"]
-        if "compare" in parts and "error" not in got["compare"][0]:
-            runs = sorted(runs + [{**got["compare"][0], "from": "compare"}], key=lambda r: r.get("docs") or 0)
+        if "compare" in parts and "error" not in results["compare"]["runs"][0]:
+            compared = {k: v for k, v in results["compare"]["runs"][0].items() if k != "shard_runs"}
+            runs = sorted(runs + [{**compared, "from": "compare"}], key=lambda r: r.get("docs") or 0)
         for run in runs:
             if "error" not in run:
                 run["cpu_us_per_doc"] = run["cpu_s"] / run["docs"] * 1e6

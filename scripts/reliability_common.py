@@ -38,7 +38,7 @@ def code_fingerprint() -> str:
 
     pkg = REPO / "qualityscan"
     files = [pkg / n for n in ("document.py", "segment.py", "language.py", "corpus.py", "scanner.py", "features.py")]
-    files += sorted((pkg / "detectors").rglob("*.py"))
+    files += sorted((pkg / "detectors").rglob("*.py")) + [Path(__file__)]
     files += sorted(p for p in (REPO / "models").glob("*") if p.is_file() and not p.name.startswith("reliability."))
     digest = hashlib.sha256(json.dumps(registry.REGISTRY, sort_keys=True).encode())
     for f in files:
@@ -149,6 +149,9 @@ def matrix(docs: list[LabelledDoc], rows: dict[str, dict], names: list[str]) -> 
     from qualityscan.features import vector
 
     kept = [d for d in docs if rows[d.id]["features"] is not None]
+    if not kept:
+        errors = next((rows[d.id]["errors"] for d in docs if rows[d.id]["errors"]), [])
+        raise SystemExit(f"no document was scored by every detector; first errors: {errors[:3]}")
     if len(kept) < len(docs):
         print(f"  {len(docs) - len(kept)} documents left out: not scored by every detector", flush=True)
     return kept, np.asarray([vector(rows[d.id]["features"], names) for d in kept], dtype=float)

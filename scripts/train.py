@@ -85,6 +85,9 @@ def main(argv: list[str] | None = None) -> int:
         "training_command": command.strip(),
         "training_data": {
             "data_root_sources": sources,
+            "composition_sources": ["prompt_leak/phrases.jsonl", "prompt_leak/examples.jsonl.gz",
+                                    "boilerplate/blocks.jsonl.gz (chrome lines, dragnet excluded)",
+                                    "paraphrase/paraphrase_pairs.jsonl.gz (detectrl-rewrite, news)"],
             "dragnet_used_for_training": False,
             "seed": args.seed, "scale": args.scale, "test_share": compose.TEST_SHARE,
             "split": "by underlying article/document group (seeded hash), compositions within one side",

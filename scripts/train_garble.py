@@ -1,5 +1,5 @@
 """Train the garble detector's model: n-gram language models on human English, then a
-logistic regression over the detector's features.
+gradient-boosted tree classifier over the detector's features.
 
     /work/venv/bin/python scripts/train_garble.py [--data-root ../shared/data] [--out models/garble.joblib]
 
@@ -344,8 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     feats = featurize(docs, res)
     x, y, di = stack(docs, feats)
     print(f"classifier rows: {len(y)} ({int(y.sum())} garbled) from {len(docs)} documents", flush=True)
-    sources = np.array([d.source for d in docs])[di]
-    clf = make_classifier().fit(x, y, sample_weight=source_weights(sources, y))
+    row_sources = np.array([d.source for d in docs])[di]
+    clf = make_classifier().fit(x, y, sample_weight=source_weights(row_sources, y))
 
     meta = save_model({"resources": state, "classifier": clf, "features": FEATURES}, args.out, {
         "name": "garble",

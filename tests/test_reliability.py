@@ -134,13 +134,7 @@ def labelled_folder(tmp_path: Path) -> tuple[Path, Path]:
     return folder, labels
 
 
-def _need_detectors() -> None:
-    if not registry.available():
-        pytest.skip("no detectors registered yet")
-
-
 def test_train_user_model_gives_a_loadable_hash_checked_model(labelled_folder, tmp_path: Path):
-    _need_detectors()
     folder, labels = labelled_folder
     out = tmp_path / "mine.joblib"
     meta = train_user_model([str(folder)], str(labels), str(out))
@@ -157,7 +151,6 @@ def test_train_user_model_gives_a_loadable_hash_checked_model(labelled_folder, t
 
 
 def test_train_user_model_errors(labelled_folder, tmp_path: Path):
-    _need_detectors()
     folder = labelled_folder[0]
     unknown = tmp_path / "unknown.csv"
     unknown.write_text("id,label\ngood0.txt,1\nnowhere.txt,0\n")
@@ -174,8 +167,7 @@ def test_train_user_model_errors(labelled_folder, tmp_path: Path):
 
 
 def test_seeds_get_reliability_from_the_shipped_model(seeds_dir: Path):
-    if not shipped_model_path("reliability").is_file():
-        pytest.skip("models/reliability.joblib not trained yet (scripts/train.py)")
+    assert shipped_model_path("reliability").is_file(), "models/reliability.joblib is missing"
     from qualityscan.scanner import Scanner
 
     scanner = Scanner()
