@@ -6,8 +6,9 @@ import functools
 
 #: Shorter texts are too short to identify reliably; their language is left unknown.
 MIN_CHARS = 40
-#: Enough text to decide; longer documents are identified from their start.
-MAX_CHARS = 20_000
+#: Enough text to decide (langid.py's accuracy levels off after a few hundred characters);
+#: longer documents are identified from their start, which keeps the cost per document flat.
+MAX_CHARS = 4_000
 
 
 @functools.lru_cache(maxsize=1)
