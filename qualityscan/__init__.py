@@ -42,4 +42,4 @@ def scan_text(text: str, **scanner_params: Any) -> Report:
     return Scanner(**scanner_params).scan_text(text)
 
 
-__all__ = ["Scanner", "Document", "Paragraph", "Evidence", "Report", "SCHEMA", "scan_text", "__version__"]
+__all__ = ["SCHEMA", "Document", "Evidence", "Paragraph", "Report", "Scanner", "__version__", "scan_text"]

@@ -22,6 +22,7 @@ import sklearn
 
 from qualityscan._atomic import atomic_write
 
+
 def _models_dir() -> Path:
     """``models/`` as installed inside the wheel, else the repository's (editable install)."""
     here = Path(__file__).resolve().parent

@@ -83,7 +83,7 @@ def test_filter_drop_on_error_and_detector_threshold(capsys, monkeypatch):
     code, out, _ = run(capsys, "filter", "--no-model", "--on-error", "drop", "--max-score", "prompt_leak=0.5",
                        stdin="\n".join(lines), monkeypatch=monkeypatch)
     ids = [json.loads(line)["id"] for line in out.splitlines()]
-    assert ids == ["b"]
+    assert code == 1 and ids == ["b"]  # the malformed line is dropped but still reported
 
 
 def test_filter_rejects_unknown_detector_threshold(capsys, monkeypatch):

@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from qualityscan.model import (ModelError, ModelIntegrityError, ModelVersionError, load_model,
-                               metadata_path, save_model)
+from qualityscan.model import (
+    ModelError,
+    ModelIntegrityError,
+    ModelVersionError,
+    load_model,
+    metadata_path,
+    save_model,
+)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _blocks(language: str) -> list[str]:
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.S)
+    return re.findall(rf"```{language}\n(.*?)```", text, flags=re.DOTALL)
 
 
 def test_ci_runs_the_two_readme_commands_verbatim():

@@ -34,4 +34,4 @@ def create(name: str, **params: object) -> Detector:
     return cls(**params)
 
 
-__all__ = ["Detector", "DetectorResult", "REGISTRY", "available", "create"]
+__all__ = ["REGISTRY", "Detector", "DetectorResult", "available", "create"]

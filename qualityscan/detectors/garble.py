@@ -252,20 +252,18 @@ def _find(keys: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------------------------
 
 
+def _shape(token: Token, lower_tag: str) -> str:
+    """A word outside the kept vocabulary reduced to its shape: number, capitalised, or ``lower_tag``."""
+    if token.text[0].isdigit():
+        return NUM
+    if token.capitalised and not token.initial:
+        return CAP
+    return lower_tag
+
+
 def word_view(sentence: Sequence[Token], vocab: dict[str, int] | set[str]) -> list[str]:
     """Lower-cased words in the vocabulary; others reduced to their shape."""
-    out = []
-    for t in sentence:
-        low = t.text.lower()
-        if low in vocab:
-            out.append(low)
-        elif t.text[0].isdigit():
-            out.append(NUM)
-        elif t.capitalised and not t.initial:
-            out.append(CAP)
-        else:
-            out.append(UNK)
-    return out
+    return [t.text.lower() if t.text.lower() in vocab else _shape(t, UNK) for t in sentence]
 
 
 def function_view(sentence: Sequence[Token]) -> list[str]:
@@ -273,14 +271,8 @@ def function_view(sentence: Sequence[Token]) -> list[str]:
     out = []
     for t in sentence:
         low = t.text.lower()
-        if low in FUNCTION_WORDS or not (t.is_word or t.text[0].isdigit()):
-            out.append(low)
-        elif t.text[0].isdigit():
-            out.append(NUM)
-        elif t.capitalised and not t.initial:
-            out.append(CAP)
-        else:
-            out.append(LOW)
+        keep = low in FUNCTION_WORDS or not (t.is_word or t.text[0].isdigit())
+        out.append(low if keep else _shape(t, LOW))
     return out
 
 

@@ -39,8 +39,7 @@ def write(reports: Iterable[Report], out: TextIO, width: int | None = None) -> N
         for evidence in top_evidence(r):
             line = f"{evidence.detector}: {evidence.message}"
             out.write(indent + _clip(line, max(20, width - len(indent))) + "\n")
-        for error in r.errors:
-            out.write(indent + _clip(f"error: {error}", max(20, width - len(indent))) + "\n")
+        out.writelines(indent + _clip(f"error: {error}", max(20, width - len(indent))) + "\n" for error in r.errors)
     failed = sum(1 for r in reports if not r.paragraphs)
     out.write(f"\n{len(reports)} document(s), {failed} not scored; "
               f"flagged = paragraphs with a score >= 0.5\n")

@@ -20,9 +20,9 @@ pq = pytest.importorskip("pyarrow.parquet")
 pd = pytest.importorskip("pandas")
 ray = pytest.importorskip("ray")
 
-from qualityscan import detectors  # noqa: E402
-from qualityscan.integrations.ray import QualityScanBatch, read_dataset, scan_dataset  # noqa: E402
-from qualityscan.scanner import Scanner  # noqa: E402
+from qualityscan import detectors
+from qualityscan.integrations.ray import QualityScanBatch, read_dataset, scan_dataset
+from qualityscan.scanner import Scanner
 
 
 @pytest.fixture(scope="module")

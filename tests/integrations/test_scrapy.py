@@ -25,10 +25,10 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("scrapy")
-from scrapy.exceptions import DropItem  # noqa: E402
+from scrapy.exceptions import DropItem
 
-from qualityscan import detectors  # noqa: E402
-from qualityscan.integrations.scrapy import QualityScanPipeline  # noqa: E402
+from qualityscan import detectors
+from qualityscan.integrations.scrapy import QualityScanPipeline
 
 SPIDER = r'''
 import json, sys

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 warcio = pytest.importorskip("warcio")
-from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
-from warcio.warcwriter import WARCWriter  # noqa: E402
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
-from qualityscan.readers.options import ReadOptions  # noqa: E402
-from qualityscan.readers.warc import read_warc  # noqa: E402
+from qualityscan.readers.options import ReadOptions
+from qualityscan.readers.warc import read_warc
 
 
 def _seed_paragraphs(seeds_dir: Path, n: int = 4) -> list[str]:
