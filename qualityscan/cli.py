@@ -105,13 +105,11 @@ def _summary(report: Report, full: bool) -> dict[str, Any]:
 
 def cmd_filter(args: argparse.Namespace) -> int:
     from qualityscan.readers import read_jsonl_lines
+    from qualityscan.thresholds import Thresholds
 
-    thresholds = _parse_thresholds(args.max_score)
+    thresholds = Thresholds(args.min_reliability, _parse_thresholds(args.max_score))
     scanner = _scanner(args, warmup=args.warmup)
-    if args.min_reliability is not None and not scanner.has_model:
-        print("qualityscan filter: --min-reliability needs a reliability model, and none is loaded",
-              file=sys.stderr)
-        return EXIT_USAGE
+    thresholds.check(scanner.detector_names, scanner.has_model, where="--min-reliability/--max-score")
     malformed = 0
     out = sys.stdout
     documents = read_jsonl_lines(sys.stdin.buffer, scanner.read_options, source="<stdin>")
@@ -125,10 +123,7 @@ def cmd_filter(args: argparse.Namespace) -> int:
             if args.on_error == "pass" and "raw" in doc.meta:
                 out.write(doc.meta["raw"].rstrip("\r\n") + "\n")
             continue
-        too_low = (args.min_reliability is not None and report.reliability is not None
-                   and report.reliability < args.min_reliability)
-        too_high = any(report.scores.get(name, 0.0) > limit for name, limit in thresholds.items())
-        if too_low or too_high:
+        if thresholds.rejection(report) is not None:
             continue
         record[args.key] = _summary(report, args.full)
         out.write(json.dumps(record, ensure_ascii=False) + "\n")

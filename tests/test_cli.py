@@ -115,3 +115,9 @@ def test_filter_reads_jsonl_even_when_the_first_line_is_broken(capsys, monkeypat
 def test_filter_on_empty_input_writes_nothing(capsys, monkeypatch):
     code, out, err = run(capsys, "filter", "--no-model", stdin="", monkeypatch=monkeypatch)
     assert (code, out, err) == (0, "", "")
+
+
+def test_filter_min_reliability_without_a_model_is_a_usage_error(capsys, monkeypatch):
+    code, out, err = run(capsys, "filter", "--no-model", "--min-reliability", "0.5", stdin="",
+                         monkeypatch=monkeypatch)
+    assert code == 2 and out == "" and "no reliability model" in err

@@ -45,7 +45,7 @@ class QualityScanBatch:
         When set, the name of a column that receives the full qualityscan/1 record as JSON.
     min_reliability, max_scores:
         When set, rows failing them are removed from the batch (see
-        :class:`~qualityscan.integrations.Thresholds`).
+        :class:`~qualityscan.thresholds.Thresholds`).
     detectors, model:
         Passed to :class:`~qualityscan.scanner.Scanner`.
     corpus:
