@@ -64,28 +64,29 @@ def decode_bytes(data: bytes, source: str, declared: str | None = None) -> Decod
         if data.startswith(bom):
             return Decoded(normalise_text(_strict(data[len(bom):], encoding, source, "byte-order mark")),
                            encoding)
-    guessed = utf16_without_bom(data)
-    if guessed:
-        try:
-            return Decoded(normalise_text(data.decode(guessed)), guessed)
-        except UnicodeDecodeError:
-            pass
+    guessed = _attempt(data, utf16_without_bom(data))
+    if guessed is not None:
+        return guessed
     if b"\x00" in data:
         raise InputError(f"{source}: binary file (contains NUL bytes)")
-    try:
-        return Decoded(normalise_text(data.decode("utf-8")), "utf-8")
-    except UnicodeDecodeError:
-        pass
-    codec = _declared_codec(declared)
-    if codec:
-        try:
-            return Decoded(normalise_text(data.decode(codec)), codec)
-        except UnicodeDecodeError:
-            pass
+    for codec in ("utf-8", _declared_codec(declared)):
+        decoded = _attempt(data, codec)
+        if decoded is not None:
+            return decoded
     encoding = _detect(data)
     if encoding is None:
         raise InputError(f"{source}: cannot determine the text encoding (not UTF-8, no known code page fits)")
     return Decoded(normalise_text(data.decode(encoding, errors="replace")), encoding)
+
+
+def _attempt(data: bytes, codec: str | None) -> Decoded | None:
+    """``data`` decoded strictly with ``codec``; None when there is no codec or it does not fit."""
+    if not codec:
+        return None
+    try:
+        return Decoded(normalise_text(data.decode(codec)), codec)
+    except UnicodeDecodeError:
+        return None
 
 
 def _strict(data: bytes, encoding: str, source: str, why: str) -> str:
