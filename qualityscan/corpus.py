@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -79,11 +80,11 @@ class CorpusStats:
         n = self.count(text)
         return max(0, n - 1) if document_counted else n
 
-    def snapshot(self, document: Document) -> LineCounts:
-        """The counts of this document's own short lines, frozen: a small object to send
+    def snapshot(self, documents: Iterable[Document]) -> LineCounts:
+        """The counts of these documents' own short lines, frozen: a small object to send
         to a worker process instead of the whole sketch."""
-        return LineCounts({key: self._count_key(key) for key in self.keys(document)},
-                          self.documents, self.max_line_chars)
+        keys = set().union(*(self.keys(d) for d in documents))
+        return LineCounts({key: self._count_key(key) for key in keys}, self.documents, self.max_line_chars)
 
     def _count_key(self, key: str) -> int:
         rows, cols = self._cells(key)

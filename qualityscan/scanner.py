@@ -23,8 +23,10 @@ from qualityscan.language import identify
 from qualityscan.readers import ReadOptions, document_from_html, document_from_text, iter_documents
 from qualityscan.segment import segment
 
-#: Documents scored per batch handed to worker processes (bounds memory with ``jobs > 1``).
-_BATCH_PER_JOB = 32
+#: Documents scored together (one model call per detector per batch; bounds memory).
+_BATCH = 32
+#: Batches queued per worker process with ``jobs > 1``.
+_CHUNKS_PER_JOB = 4
 
 
 class Scanner:
@@ -162,51 +164,65 @@ class Scanner:
 
     def score(self, document: Document, context: CorpusStats | None = None) -> Report:
         """Run every detector on a prepared document, then the reliability model."""
-        report = Report(document)
-        if not document.paragraphs:
-            return report
-        # Documents are scored one at a time with many small model calls; OpenMP/BLAS thread
-        # pools only add overhead there (60x CPU time on a busy machine) and fight --jobs workers.
-        with _thread_controller().limit(limits=1):
-            self._score_into(report, context)
-        return report
+        return self.score_many([document], context)[0]
 
-    def _score_into(self, report: Report, context: CorpusStats | None) -> None:
-        document = report.document
-        unsupported, failed = [], []
+    def score_many(self, documents: Sequence[Document], context: CorpusStats | None = None) -> list[Report]:
+        """Score prepared documents as one batch: each detector, and the reliability model,
+        sees the whole batch at once (one model call per batch, not per document). A
+        document's scores do not depend on the other documents of its batch."""
+        reports = [Report(d) for d in documents]
+        scoreable = [r for r in reports if r.document.paragraphs]
+        if scoreable:
+            # Many small model calls: OpenMP/BLAS thread pools only add overhead there (60x CPU
+            # time on a busy machine) and fight --jobs workers.
+            with _thread_controller().limit(limits=1):
+                self._score_into(scoreable, context)
+        return reports
+
+    def _score_into(self, reports: list[Report], context: CorpusStats | None) -> None:
+        unsupported: dict[int, list[str]] = {id(r): [] for r in reports}
+        failed: set[int] = set()
         for detector in self._detectors:
-            if not detector.supports(document.language):
-                unsupported.append(detector.name)
-                continue
-            try:
-                result = detector.score(document, context)
-                _apply(detector, document, result)
-            except Exception as exc:  # one bad detector run must not lose the document
-                document.errors.append(f"{document.source}: detector {detector.name} failed: "
-                                       f"{type(exc).__name__}: {exc}")
-                failed.append(detector.name)
-                continue
-            report.scores[detector.name] = _clip(detector.aggregate(document, result))
-        if unsupported:
-            document.errors.append(
-                f"{document.source}: language '{document.language}' is not one the "
-                f"{', '.join(unsupported)} detector(s) were built for; their scores are omitted")
-        if self._reliability is not None and not unsupported and not failed:
-            report.reliability = _clip(self._reliability.predict(report))
+            batch = [r for r in reports if detector.supports(r.document.language)]
+            for report in reports:
+                if not detector.supports(report.document.language):
+                    unsupported[id(report)].append(detector.name)
+            for report, result in zip(batch, _run_detector(detector, [r.document for r in batch], context)):
+                document = report.document
+                try:
+                    if isinstance(result, Exception):
+                        raise result
+                    _apply(detector, document, result)
+                except Exception as exc:  # one bad detector run must not lose the document
+                    document.errors.append(f"{document.source}: detector {detector.name} failed: "
+                                           f"{type(exc).__name__}: {exc}")
+                    failed.add(id(report))
+                    continue
+                report.scores[detector.name] = _clip(detector.aggregate(document, result))
+        for report in reports:
+            if names := unsupported[id(report)]:
+                report.document.errors.append(
+                    f"{report.document.source}: language '{report.document.language}' is not one the "
+                    f"{', '.join(names)} detector(s) were built for; their scores are omitted")
+        if self._reliability is not None:
+            ready = [r for r in reports if not unsupported[id(r)] and id(r) not in failed]
+            for report, value in zip(ready, self._reliability.predict_many(ready)):
+                report.reliability = _clip(value)
 
     def _score_all(self, documents: Iterable[Document], context: CorpusStats | None) -> Iterator[Report]:
+        iterator = iter(documents)
         if self.jobs == 1:
-            for document in documents:
-                yield self.score(document, context)
+            while batch := list(itertools.islice(iterator, _BATCH)):
+                yield from self.score_many(batch, context)
             return
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
         with ctx.Pool(self.jobs, initializer=_init_worker, initargs=(self._worker_state(),)) as pool:
-            batch_size = self.jobs * _BATCH_PER_JOB
-            iterator = iter(documents)
-            while batch := list(itertools.islice(iterator, batch_size)):
-                # each document travels with a frozen copy of its own lines' counts, not the sketch
-                items = [(d, context.snapshot(d) if context is not None else None) for d in batch]
-                yield from pool.map(_score_in_worker, items, chunksize=max(1, len(batch) // (self.jobs * 4)))
+            while batch := list(itertools.islice(iterator, self.jobs * _CHUNKS_PER_JOB * _BATCH)):
+                # each chunk travels with a frozen copy of its own lines' counts, not the sketch
+                chunks = [batch[i:i + _BATCH] for i in range(0, len(batch), _BATCH)]
+                items = [(c, context.snapshot(c) if context is not None else None) for c in chunks]
+                for reports in pool.imap(_score_in_worker, items):
+                    yield from reports
 
     def _worker_state(self) -> dict[str, Any]:
         return {"detectors": self._detectors, "reliability": self._reliability}
@@ -245,6 +261,29 @@ def _load_reliability(model: str | os.PathLike[str] | None, detectors: list[Dete
     return ReliabilityModel.load(Path(model), allow_version_mismatch=allow_version_mismatch)
 
 
+def _run_detector(detector: Detector, documents: list[Document],
+                  context: CorpusStats | None) -> list[Any]:
+    """One result (or the exception it raised) per document. A failing batch is retried one
+    document at a time, so one bad document does not cost the others their scores."""
+    if not documents:
+        return []
+    try:
+        results: list[Any] = detector.score_many(documents, context)
+        if len(results) != len(documents):
+            raise RuntimeError(f"detector {detector.name} returned {len(results)} results for "
+                               f"{len(documents)} documents")
+        return results
+    except Exception:
+        return [_capture(detector.score, d, context) for d in documents]
+
+
+def _capture(function: Any, *args: Any) -> Any:
+    try:
+        return function(*args)
+    except Exception as exc:
+        return exc
+
+
 def _apply(detector: Detector, document: Document, result: Any) -> None:
     paragraphs = document.paragraphs
     if len(result.scores) != len(paragraphs) or len(result.evidence) != len(paragraphs):
@@ -278,7 +317,7 @@ def _init_worker(state: dict[str, Any]) -> None:
     _WORKER = scanner
 
 
-def _score_in_worker(item: tuple[Document, CorpusStats | None]) -> Report:
+def _score_in_worker(item: tuple[list[Document], CorpusStats | None]) -> list[Report]:
     assert _WORKER is not None
-    document, context = item
-    return _WORKER.score(document, context)
+    documents, context = item
+    return _WORKER.score_many(documents, context)

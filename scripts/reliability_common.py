@@ -123,18 +123,22 @@ def _score(docs: list[LabelledDoc], todo: list[LabelledDoc], rows: dict[str, dic
             stats.add(document)
         by_id = {p.id: p for p in prepared}
         start = time.monotonic()
-        for n, d in enumerate(todo, 1):
-            report = scanner.score(by_id[d.id], stats)
-            missing = [name for name in detectors if name not in report.scores]
-            row = {"id": d.id, "missing": missing, "errors": report.errors,
-                   "features": document_features(report) if not missing else None,
-                   "baselines": {"paragraph_mean": _paragraph_mean(report), **(gopher(d.text) if gopher else {})}}
-            rows[d.id] = row
-            handle.write(json.dumps(row) + "\n")
-            if n % 100 == 0 or n == len(todo):
+        done = 0
+        for first in range(0, len(todo), 32):
+            batch = todo[first:first + 32]
+            for d, report in zip(batch, scanner.score_many([by_id[d.id] for d in batch], stats)):
+                missing = [name for name in detectors if name not in report.scores]
+                row = {"id": d.id, "missing": missing, "errors": report.errors,
+                       "features": document_features(report) if not missing else None,
+                       "baselines": {"paragraph_mean": _paragraph_mean(report),
+                                     **(gopher(d.text) if gopher else {})}}
+                rows[d.id] = row
+                handle.write(json.dumps(row) + "\n")
+            done += len(batch)
+            if done % 320 < 32 or done == len(todo):
                 elapsed = time.monotonic() - start
-                print(f"  scored {n}/{len(todo)} in {elapsed:.0f}s, about {elapsed / n * (len(todo) - n):.0f}s left",
-                      flush=True)
+                print(f"  scored {done}/{len(todo)} in {elapsed:.0f}s, "
+                      f"about {elapsed / done * (len(todo) - done):.0f}s left", flush=True)
 
 
 def _paragraph_mean(report: Any) -> float:

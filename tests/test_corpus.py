@@ -62,3 +62,16 @@ def test_sketch_never_undercounts(documents: list[set[str]]) -> None:
     for line in {line for lines in documents for line in lines}:
         true = sum(line in lines for lines in documents)
         assert true <= stats.count(line) <= sum(len(lines) for lines in documents)
+
+
+def test_snapshot_freezes_the_counts_of_several_documents_lines() -> None:
+    stats = CorpusStats()
+    docs = [_doc(f"Related Posts\nbody {name} text here", name) for name in ("ann", "bob", "cy")]
+    for document in docs:
+        stats.add(document)
+    frozen = stats.snapshot(docs[:2])
+    stats.add(_doc("Related Posts\nlater", "late"))
+    assert frozen.count("Related Posts") == 3 and stats.count("Related Posts") == 4
+    assert frozen.count("body bob text here") == 1
+    assert frozen.count("body cy text here") == 0  # not a line of the snapshot's documents
+    assert frozen.documents == 3

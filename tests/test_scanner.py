@@ -117,6 +117,54 @@ def test_parallel_jobs_give_the_same_reports_as_one_job():
     assert one == two
 
 
+class BatchDetector(ShoutDetector):
+    """Scores like ShoutDetector but a whole batch per call, recording the batch sizes; a
+    batch holding a document with "poison" in it fails, and so does scoring that document."""
+
+    name = "repetition"
+
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def score(self, document, context=None):
+        if "poison" in document.text:
+            raise ValueError("poisoned")
+        return super().score(document, context)
+
+    def score_many(self, documents, context=None):
+        self.batches.append(len(documents))
+        if any("poison" in d.text for d in documents):
+            raise ValueError("poisoned batch")
+        return [super(BatchDetector, self).score(d, context) for d in documents]
+
+
+def test_documents_are_scored_in_batches_with_the_same_results():
+    batcher = BatchDetector()
+    batched = [r.paragraphs[0].scores["repetition"] for r in scanner(batcher).scan_documents(_docs(40))]
+    assert max(batcher.batches) > 1 and sum(batcher.batches) == 40
+    single = [scanner(BatchDetector()).scan_document(d).paragraphs[0].scores["repetition"] for d in _docs(40)]
+    assert batched == single
+
+
+def test_a_document_that_breaks_its_batch_fails_alone():
+    docs = _docs(6)
+    docs[3] = Document(id="bad", source="bad", text="poison IN THE WELL")
+    reports = list(scanner(BatchDetector(), ShoutDetector()).scan_documents(docs))
+    assert [r.id for r in reports] == ["d0", "d1", "d2", "bad", "d4", "d5"]
+    assert all("repetition" in r.scores for r in reports if r.id != "bad")
+    bad = reports[3]
+    assert "repetition" not in bad.scores and "garble" in bad.scores
+    assert any("detector repetition failed: ValueError: poisoned" in e for e in bad.errors)
+
+
+def test_languages_are_checked_per_document_in_a_batch():
+    german = Document(id="de", source="de", text="Der Außenminister traf am Sonntag zu zweitägigen Gesprächen in Peking ein.")
+    reports = list(scanner(ShoutDetector(), SharedLineDetector()).scan_documents([*_docs(2), german]))
+    assert [("garble" in r.scores) for r in reports] == [True, True, False]
+    assert not reports[0].errors and any("language 'de'" in e for e in reports[2].errors)
+
+
 def test_invalid_parameters():
     with pytest.raises(ValueError):
         Scanner(detectors=[], model=None, jobs=0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from qualityscan.document import Document, Evidence, Paragraph
@@ -43,6 +44,17 @@ class Detector(ABC):
     @abstractmethod
     def score(self, document: Document, context: CorpusStats | None = None) -> DetectorResult:
         """Score each of ``document.paragraphs``; ``context`` holds corpus-wide statistics."""
+
+    def score_many(self, documents: Sequence[Document],
+                   context: CorpusStats | None = None) -> list[DetectorResult]:
+        """Score several documents, one result each, in order.
+
+        The default calls :meth:`score` once per document. A detector with a learned model
+        overrides it to build every document's features first and call the model once for
+        the whole batch (a model call has a fixed cost that dominates short documents). The
+        result for a document must not depend on which other documents share its batch.
+        """
+        return [self.score(document, context) for document in documents]
 
     def aggregate(self, document: Document, result: DetectorResult) -> float:
         """Document-level score in 0..1; by default the highest paragraph score."""

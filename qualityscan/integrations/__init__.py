@@ -46,7 +46,7 @@ class StreamScorer:
             for document in prepared:
                 if document.paragraphs:
                     self.stats.add(document)
-        return [self.scanner.score(d, self.stats) for d in prepared]
+        return self.scanner.score_many(prepared, self.stats)
 
 
 def make_document(text: Any, html: Any, id: str, source: str) -> Document:
