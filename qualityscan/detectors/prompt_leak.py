@@ -23,10 +23,13 @@ A paragraph's score is the noisy-OR of its matches' weights; the document's is t
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import ahocorasick
 
 from qualityscan.detectors.base import Detector, DetectorResult
 from qualityscan.document import Document, Evidence, Paragraph
@@ -53,17 +56,17 @@ class Rule:
     bare_bonus: float = 0.0
     #: (regex, bonus, note): added when the regex matches the match or the text just after it.
     boosts: tuple[tuple[re.Pattern[str], float, str], ...] = ()
-    #: Lower-case strings of which a match must contain one: a fast pre-check (empty = always run).
+    #: Fast pre-check (none given = always run): a match contains one of these lower-case
+    #: strings, or one of ``words`` as a whole word.
     triggers: tuple[str, ...] = ()
-
-    def may_match(self, lowered: str) -> bool:
-        return not self.triggers or any(t in lowered for t in self.triggers)
+    words: frozenset[str] = frozenset()
 
 
 def _rule(label: str, pattern: str, start: float, sentence: float, inline: float,
           bare_bonus: float = 0.0, boosts: tuple[tuple[re.Pattern[str], float, str], ...] = (),
-          triggers: tuple[str, ...] = ()) -> Rule:
-    return Rule(label, re.compile(pattern, _FLAGS), (start, sentence, inline), bare_bonus, boosts, triggers)
+          triggers: tuple[str, ...] = (), words: tuple[str, ...] = ()) -> Rule:
+    return Rule(label, re.compile(pattern, _FLAGS), (start, sentence, inline), bare_bonus, boosts, triggers,
+                frozenset(words))
 
 
 # --- vocabulary shared by several rules -------------------------------------------------
@@ -120,15 +123,27 @@ _HERE = (
     r"hier (?:ist|sind|kommt))"
 )
 
-# Fast pre-checks (see Rule.triggers); each covers every alternative of its rule's regex.
-_HERE_TRIGGERS = ("here", "below is", "i've", "i’ve", "i`ve", "i have", "i'd", "i’d", "i`d", "aquí", "aqui",
-                  "te dejo", "segue", "voici", "voilà", "hier ")
-_EN_VERB_TRIGGERS = ("summar", "rewrit", "re-writ", "paraphras", "rephras", "reword", "spin", "writ", "generat",
-                     "creat", "compos", "draft", "produc", "expand", "shorten", "condens", "polish", "proofread")
-_SELF_TRIGGERS = ("as a", "i'm", "i’m", "i`m", "i am", "text-based", "como", "soy", "sou", "en tant", "je suis",
-                  "als ", "ich bin")
-_REFUSAL_TRIGGERS = ("sorry", "apologi", "i can", "i am", "i'm", "i’m", "i`m", "lo siento", "desculpe", "désolé",
-                     "leid")
+# Fast pre-checks (see Rule.triggers and Rule.words); each covers every alternative of its
+# rule's regex, and the more specific they are the fewer paragraphs the regex runs on.
+_HERE_TRIGGERS = ("here'", "here’", "here`", "here is", "here are", "below is", "ve written", "ve created",
+                  "ve drafted", "ve rewritten", "ve revised", "d be happy", "d be glad", "aquí tiene", "aquí está",
+                  "te dejo", "le dejo", "aqui está", "aqui estão", "aqui vai", "segue", "voici", "voilà",
+                  "hier ist", "hier sind", "hier kommt")
+# The verbs of the instruction rules stand as whole words (``\b`` before, white space after).
+_EN_VERB_WORDS = ("summarize", "summarise", "rewrite", "write", "paraphrase", "rephrase", "reword", "spin",
+                  "generate", "create", "compose", "draft", "produce", "expand", "shorten", "condense", "polish",
+                  "proofread")
+_OTHER_VERB_WORDS = ("resume", "resuma", "reescribe", "reescreva", "reescriba", "parafrasea", "parafraseie",
+                     "escribe", "escriba", "escreva", "redacta", "redija", "genera", "gere", "crea", "crie",
+                     "résume", "résumez", "réécris", "réécrivez", "reformule", "reformulez", "rédige", "rédigez",
+                     "écris", "écrivez", "fasse", "fassen", "schreibe", "schreib", "schreiben", "formuliere",
+                     "formulieren", "verfasse", "verfassen", "erstelle", "erstellen")
+_SELF_TRIGGERS = ("as a ai", "as an ai", "as a artificial", "as an artificial", "as a machine", "as a large",
+                  "as an large", "as a text-based", "as an text-based", "as a language", "as an language",
+                  "text-based", "i'm", "i’m", "i`m", "i am", "como", "soy un", "sou un", "en tant", "je suis",
+                  "sprachmodell", "ki-assistent")
+_REFUSAL_TRIGGERS = ("sorry", "apologi", "i can", "i am unable", "i am not able", "m unable to", "m not able to",
+                     "lo siento", "desculpe", "désolé", "leid")
 _CUTOFF_TRIGGERS = ("as of my", "my knowledge", "my training", "have access", "have real", "have current",
                     "have up", "have live", "have recent", "browse", "access the", "hasta", "según", "mi fecha",
                     "minha", "ma date", "à la date", "stand meines", "wissensstand", "trainingsdaten")
@@ -138,7 +153,8 @@ RULES: tuple[Rule, ...] = (
     _rule("chat preamble",
           rf"\b{_OPENER}\s*[,!.:;]?\s*¡?(?:{_HERE})\b[^\n:]{{0,160}}?\b{_GENRE}\b[^\n:]{{0,100}}:?",
           0.95, 0.85, 0.45, triggers=_HERE_TRIGGERS),
-    _rule("chat preamble", rf"\bcertainly\s*[,!.]\s*(?:here{_APOS}s|here is|here are)\b", 0.8, 0.7, 0.3),
+    _rule("chat preamble", rf"\bcertainly\s*[,!.]\s*(?:here{_APOS}s|here is|here are)\b", 0.8, 0.7, 0.3,
+          triggers=("certainly",)),
     # "Sure, here's what I found:", "Of course, this is the possible continuation:" --
     # without a named genre (or with "this is") the colon is required.
     _rule("chat preamble", rf"\b{_OPENER}\s*[,!.]\s*¡?(?:{_HERE}|this is)\b[^\n:.]{{0,80}}:",
@@ -156,7 +172,7 @@ RULES: tuple[Rule, ...] = (
           rf"(?:(?:this|these|the following|the above|the|a|an|my|your|me an?|it)\s+)?"
           rf"(?:[\w\-]+\s+){{0,3}}?{_GENRE}\b",
           0.45, 0.3, 0.1, bare_bonus=0.15, boosts=(_TASK_BOOST, _DEMONSTRATIVE_BOOST),
-          triggers=_EN_VERB_TRIGGERS),
+          words=_EN_VERB_WORDS),
     _rule("instruction to a text generator",
           r"\b(?:resume|resuma|reescribe|reescreva|reescriba|parafrasea|parafraseie|escribe|escriba|"
           r"escreva|redacta|redija|genera|gere|crea|crie|"
@@ -167,9 +183,7 @@ RULES: tuple[Rule, ...] = (
           r"diesen|dieses|diese|den|die|das|einen|eine|ein|folgenden)\s+)?"
           rf"(?:[\w\-]+\s+){{0,3}}?{_GENRE}\b",
           0.45, 0.3, 0.1, bare_bonus=0.15, boosts=(_TASK_BOOST, _DEMONSTRATIVE_BOOST),
-          triggers=("resum", "résum", "reescr", "parafrase", "escrib", "escre", "redact", "redij", "gener", "gere",
-                    "crea", "crie", "réécri", "reformul", "rédig", "écri", "fass", "schreib", "formulier",
-                    "verfass", "erstell")),
+          words=_OTHER_VERB_WORDS),
     _rule("request addressed to a text generator",
           r"\b(?:can|could|would) you (?:please )?(?:write|rewrite|summari[sz]e|paraphrase|generate|"
           rf"create|draft|compose)\s+(?:(?:me |us )?(?:a|an|the|this|my|our)\s+)?(?:[\w-]+\s+){{0,3}}?{_GENRE}\b"
@@ -177,7 +191,7 @@ RULES: tuple[Rule, ...] = (
           r"(?:journalist|writer|reporter|copywriter|editor|blogger)\b|\byou are an? (?:helpful|"
           r"expert|professional|seasoned|experienced) (?:\w+ ){0,2}(?:assistant|journalist|writer|"
           r"reporter|copywriter|editor|blogger)\b",
-          0.7, 0.55, 0.3, bare_bonus=0.15, boosts=(_TASK_BOOST,), triggers=("you", "act as")),
+          0.7, 0.55, 0.3, bare_bonus=0.15, boosts=(_TASK_BOOST,), triggers=("can you", "could you", "would you", "act as", "you are a")),
     # Self-reference of a model.
     _rule("AI self-reference",
           r"\bas an? (?:ai|artificial intelligence)(?:[\s-](?:based|powered|driven))?(?: text-based)?"
@@ -213,7 +227,7 @@ RULES: tuple[Rule, ...] = (
           r"\b(?:against|violates?|beyond|outside) (?:my|the) (?:programming|guidelines|content policy|"
           r"ethical guidelines|usage policies)\b|\bmy (?:programming|guidelines) (?:prohibits?|does not allow|"
           rf"doesn{_APOS}t allow|prevents?)\b",
-          0.7, 0.6, 0.5),
+          0.7, 0.6, 0.5, triggers=("programming", "guidelines", "content policy", "usage policies")),
     # Knowledge-cutoff disclaimers.
     _rule("knowledge-cutoff disclaimer",
           r"\bas of my (?:last |latest |most recent )?(?:knowledge |training )?(?:update|cut-?off|"
@@ -233,7 +247,7 @@ RULES: tuple[Rule, ...] = (
           r"|\bChatGPT can make mistakes\b|\[\s*(?:assistant|user|system)\s*\]\s*:"
           r"|\*\*(?:assistant|user)\*\*\s*:",
           0.95, 0.9, 0.85,
-          triggers=("regenerate", "conversation", "chatgpt", "assistant", "user", "system")),
+          triggers=("regenerate", "conversation", "chatgpt", "[", "**")),
     # Citation markup of chat interfaces (not "[citation needed]").
     _rule("chat citation markup",
           r"【\d+(?::\d+)?†[^】\n]{0,40}】|:?contentReference\[oaicite:\d+\](?:\{index=\d+\})?"
@@ -241,27 +255,28 @@ RULES: tuple[Rule, ...] = (
           r"|utm_source=(?:chatgpt\.com|openai)\b|\[attached_file:|<grok_card\b"
           r"|\{\"attribution\":\{\"attributableIndex\"|\[web:\d*",
           0.95, 0.95, 0.95,
-          triggers=("【", "oaicite", "oai_citation", "cite", "turn", "utm_source", "[attached", "<grok", "attributable", "[web:")),
+          triggers=("【", "oaicite", "oai_citation", "turn", "utm_source", "[attached", "<grok", "attributable", "[web:")),
     # Template placeholders the writer never filled in.
     _rule("unfilled placeholder",
           r"\[(?:your|insert|enter|describe|specify|recipient|author['’]?s? name|"
           r"tu|su|insertar|introducir|seu|sua|inserir|votre|insérer|ihr|ihre|einfügen)\b[^\[\]\n]{0,80}\]"
           r"|\|url=URL\b|-XX-XX\b",
-          0.85, 0.85, 0.8),
+          0.85, 0.85, 0.8, triggers=("[", "|url=", "-xx-xx")),
     # Generic slot names also fill human-written templates (ceremony scripts, form letters).
     _rule("unfilled placeholder",
           r"\[(?:name(?: of [^\[\]\n]{1,30})?|full name|date|location|city|country|company(?: name)?|address|phone number|"
           r"email address|organi[sz]ation|recipient|nombre|fecha|ciudad|nome|data|cidade|nom|ville|"
           r"datum|stadt)\]",
-          0.45, 0.45, 0.45),
+          0.45, 0.45, 0.45, triggers=("[",)),
     # "(Word count: 450)"
     _rule("word-count note",
           r"\(?\b(?:word count|total words|number of words|recuento de palabras|número de palabras|"
           r"contagem de palavras|número de palavras|nombre de mots|Wortanzahl|Anzahl der Wörter)"
           r"\s*[:=]?\s*(?:approx(?:imately|\.)?\s*|~\s*|about\s*)?\d[\d,.]*(?:\s*words?)?\)?",
-          0.85, 0.85, 0.7, triggers=("word", "palabras", "palavras", "mots", "wortanzahl", "wörter")),
+          0.85, 0.85, 0.7, triggers=("word count", "total words", "number of words", "de palabras", "de palavras", "nombre de mots",
+                                   "wortanzahl", "anzahl der wörter")),
     _rule("word-count note", r"^\(\s*\d{2,5}\s+(?:words|palabras|palavras|mots|Wörter)\s*\)$",
-          0.8, 0.0, 0.0),
+          0.8, 0.0, 0.0, triggers=("(",)),
     # Closing lines of a chat answer.
     _rule("chat closing",
           rf"\b(?:let me know|feel free to let me know) if you{_APOS}?d? (?:would )?(?:like|want|need) me to "
@@ -270,19 +285,21 @@ RULES: tuple[Rule, ...] = (
           rf"|\bis there anything else (?:I can (?:help|do|assist)|you{_APOS}d like me to)\b"
           r"|\bI hope (?:this|the above) (?:article|story|summary|version|draft|rewrite) (?:meets|helps|is)\b",
           0.85, 0.75, 0.45, triggers=("let me know", "feel free", "anything else", "i hope")),
-    _rule("chat closing", r"^I hope this helps\b", 0.45, 0.0, 0.0),
+    _rule("chat closing", r"^I hope this helps\b", 0.45, 0.0, 0.0, triggers=("i hope this helps",)),
     # "Here is an eight-sentence news article": a length spec only a request would fix.
     _rule("preamble presenting generated text",
           rf"\b(?:here{_APOS}s|here is|this is) (?:a|an|the|my) (?:[\w-]+ )?(?:\d+|one|two|three|four|five|six|"
           r"seven|eight|nine|ten|eleven|twelve|fifteen|twenty)[\s-](?:sentences?|words?|paragraphs?)\b",
-          0.85, 0.7, 0.4, triggers=("here", "this is")),
+          0.85, 0.7, 0.4, triggers=("here'", "here’", "here`", "here is", "this is")),
     # Reference to the prompt the output was made from.
     _rule("reference to the generation prompt",
           r"\b(?:based on|using|from) (?:the|this|your) (?:given|provided|above|following)?\s*"
           r"(?:news summary|writing prompt|first sentence|prompt|keywords)\b"
           r"|\b(?:the|this|your) (?:given|provided) (?:news )?(?:summary|title|first sentence|text|content|prompt)\b"
           r"|\bthe (?:given |provided |above )?writing prompts?\b",
-          0.8, 0.6, 0.35, triggers=("based on", "using", "from", "given", "provided", "writing prompt")),
+          0.8, 0.6, 0.35, triggers=("news summary", "prompt", "first sentence", "keywords") + tuple(
+              f"{given} {what}" for given in ("given", "provided")
+              for what in ("news summary", "summary", "title", "first sentence", "text", "content"))),
 )
 
 # Labels of a generated piece's parts: "Title: …", "Opinion Piece: …", "Date: June 18, 2023".
@@ -304,6 +321,7 @@ _LABEL_RES = tuple(
     (re.compile(rf"(?:\*\*(?:{alts})(?:\*\*\s*:?|\s*:\s*\*\*|\s*:)|(?:#+\s*)?(?:{alts})\s*:)(?=\s*\S)"), w)
     for alts, w in _LABELS
 )
+_ANY_LABEL = re.compile("|".join(alts for alts, _ in _LABELS))
 _TITLE_LIKE = re.compile(
     r"(?:\*\*)?(?:Title|Headline|Título|Titular|Titre|Titel|Überschrift)(?:\*\*\s*:?|\s*:)")
 _DATE_LINE = re.compile(r"^(?:Date|Fecha|Data|Datum)\s*:\s*\S")
@@ -396,8 +414,9 @@ class PromptLeakDetector(Detector):
     def score(self, document: Document, context: CorpusStats | None = None) -> DetectorResult:
         paragraphs = document.paragraphs
         result = DetectorResult.empty(len(paragraphs))
+        live = _live_rules(paragraphs)
         for i, paragraph in enumerate(paragraphs):
-            found = self._rule_matches(paragraph)
+            found = self._rule_matches(paragraph, live[i]) if live[i] or paragraph.index == 0 else []
             found += self._label_matches(paragraphs, i)
             found += self._bare_question(paragraphs, i)
             if found:
@@ -434,13 +453,10 @@ class PromptLeakDetector(Detector):
             notes.append("reported speech")
         return min(weight, 0.98), ", ".join(notes)
 
-    def _rule_matches(self, paragraph: Paragraph) -> list[tuple[float, Evidence]]:
+    def _rule_matches(self, paragraph: Paragraph, rules: list[Rule]) -> list[tuple[float, Evidence]]:
         found: list[tuple[float, Evidence]] = []
         text = paragraph.text
-        lowered = text.lower()
-        for rule in RULES:
-            if not rule.may_match(lowered):
-                continue
+        for rule in rules:
             for match in itertools.islice(rule.regex.finditer(text), _MAX_MATCHES):
                 weight, notes = self._weigh(paragraph, rule, match.start(), match.end())
                 if weight <= 0.0:
@@ -460,8 +476,8 @@ class PromptLeakDetector(Detector):
         paragraph = paragraphs[i]
         text = paragraph.text
         found: list[tuple[float, Evidence]] = []
-        if ":" not in text and "**" not in text:  # every label form has one of them
-            return found
+        if ":" not in text and "**" not in text or not _ANY_LABEL.search(text):
+            return found  # every label form has a colon or "**", and one of the label words
         for regex, base in _LABEL_RES:
             for match in itertools.islice(regex.finditer(text), _MAX_MATCHES):
                 position = _position(text, match.start())
@@ -522,6 +538,65 @@ class PromptLeakDetector(Detector):
         return [(self.question_score, self.evidence(
             paragraph, "bare question line without a question mark between prose paragraphs "
             "(a question the writer was asked to answer)", (paragraph.start, paragraph.end)))]
+
+
+def _live_rules(paragraphs: list[Paragraph]) -> list[list[Rule]]:
+    """For each paragraph, the rules (in :data:`RULES` order) whose pre-check passes: a
+    trigger occurs in the lower-cased paragraph, or one of ``words`` stands in it as a whole
+    word; rules without a pre-check always run.
+
+    All triggers and words are found in one Aho-Corasick pass (pyahocorasick) over the
+    document's lower-cased paragraphs, instead of a substring search per trigger per
+    paragraph.
+    """
+    automaton, always = _automaton(RULES)
+    lowered = [p.text.lower() for p in paragraphs]
+    starts = list(itertools.accumulate((len(t) + 1 for t in lowered[:-1]), initial=0))
+    hits: list[set[int]] = [set() for _ in paragraphs]
+    if automaton is not None and lowered:
+        joined = "\n".join(lowered)
+        for end, (length, trigger_rules, word_rules) in automaton.iter(joined):
+            start = end - length + 1
+            k = bisect.bisect_right(starts, start) - 1
+            if end >= starts[k] + len(lowered[k]):
+                continue  # runs into the next paragraph
+            hits[k].update(trigger_rules)
+            if word_rules and not (start > starts[k] and _is_word_char(joined[start - 1])) \
+                    and not (end + 1 < starts[k] + len(lowered[k]) and _is_word_char(joined[end + 1])):
+                hits[k].update(word_rules)
+    default = [RULES[n] for n in sorted(always)]
+    return [[RULES[n] for n in sorted(hit | always)] if hit else default for hit in hits]
+
+
+def _is_word_char(char: str) -> bool:
+    """Whether ``char`` is matched by ``\\w`` (alphanumeric or underscore)."""
+    return char.isalnum() or char == "_"
+
+
+_AUTOMATA: dict[int, tuple[tuple[Rule, ...], ahocorasick.Automaton | None, frozenset[int]]] = {}
+
+
+def _automaton(rules: tuple[Rule, ...]) -> tuple[ahocorasick.Automaton | None, frozenset[int]]:
+    """Aho-Corasick automaton of the rules' triggers and words (value: length, indices of the
+    rules it triggers, indices of the rules it triggers as a whole word), and the indices of
+    the rules without a pre-check. Built once per rule set."""
+    cached = _AUTOMATA.get(id(rules))
+    if cached is None or cached[0] is not rules:
+        keys: dict[str, tuple[set[int], set[int]]] = {}
+        for n, rule in enumerate(rules):
+            for t in rule.triggers:
+                keys.setdefault(t, (set(), set()))[0].add(n)
+            for w in rule.words:
+                keys.setdefault(w, (set(), set()))[1].add(n)
+        automaton = None
+        if keys:
+            automaton = ahocorasick.Automaton()
+            for key, (by_trigger, by_word) in keys.items():
+                automaton.add_word(key, (len(key), tuple(sorted(by_trigger)), tuple(sorted(by_word))))
+            automaton.make_automaton()
+        always = frozenset(n for n, rule in enumerate(rules) if not rule.triggers and not rule.words)
+        cached = _AUTOMATA[id(rules)] = (rules, automaton, always)
+    return cached[1], cached[2]
 
 
 def _clip(text: str, limit: int = 80) -> str:

@@ -51,18 +51,22 @@ import unicodedata
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
+from operator import mul
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+from scipy.special import expit
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 
 from qualityscan.detectors.base import Detector, DetectorResult, length_weighted_mean
 from qualityscan.document import Document, Evidence
 from qualityscan.model import load_model, shipped_model_path
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable, Iterator, Sequence
 
     from qualityscan.corpus import CorpusStats
 
@@ -77,6 +81,8 @@ FEATURES: tuple[str, ...] = (
 IDF_BUCKETS = 1 << 18
 #: Characters kept by the truncation stemmer.
 STEM_CHARS = 6
+#: Terms whose corpus IDF is remembered per process (the table is cleared when full).
+_TERM_IDF_MAX = 1 << 18
 
 _STOP = frozenset(ENGLISH_STOP_WORDS)
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+")
@@ -90,6 +96,8 @@ _ABBREV = frozenset({"mr", "mrs", "ms", "dr", "st", "jr", "sr", "prof", "gen", "
                      "no", "vs", "etc", "inc", "ltd", "co", "corp", "jan", "feb", "aug", "sept",
                      "oct", "nov", "dec", "col", "lt", "sgt", "rev", "fig", "approx"})
 _OPENERS = "\"'\u201c\u2018("
+# The first non-space character from a position on.
+_NEXT_CHAR = re.compile(r"\s*(\S)")
 _TIERS = ("exact copy", "light edit", "paraphrase")
 
 
@@ -106,15 +114,16 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         punct, nxt = match.group(), text[end]
         if punct[0] not in "\u3002\uff01\uff1f":
             if nxt.isspace():
-                rest = text[end:].lstrip()
-                if not rest or not (rest[0].isupper() or rest[0].isdigit() or rest[0] in _OPENERS):
+                after = _NEXT_CHAR.match(text, end)
+                if after is None or not (after[1].isupper() or after[1].isdigit() or after[1] in _OPENERS):
                     continue
             elif not (nxt.isupper() or nxt in _OPENERS):
                 continue
-            words = _WORD.findall(text[max(start, match.start() - 12):match.start()])
-            prev = words[-1] if words else ""
-            if punct[0] == "." and (len(prev) == 1 or prev.lower() in _ABBREV):
-                continue
+            if punct[0] == ".":
+                words = _WORD.findall(text[max(start, match.start() - 12):match.start()])
+                prev = words[-1] if words else ""
+                if len(prev) == 1 or prev.lower() in _ABBREV:
+                    continue
         if text[start:end].strip():
             spans.append((start, end))
         start = end
@@ -133,6 +142,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 def _tokens(text: str) -> list[tuple[str, str]]:
     """(normalised, original) tokens; no-space scripts become overlapping character bigrams."""
+    if not _NOSPACE.search(text):
+        return [(word.lower(), word) for word in _WORD.findall(text)]
     out: list[tuple[str, str]] = []
     for match in _WORD.finditer(text):
         word = match.group()
@@ -165,49 +176,75 @@ def term_of(word: str) -> str | None:
     return word[:STEM_CHARS]
 
 
-@dataclass
+@dataclass(slots=True)
 class Unit:
     """One sentence (or two joined sentences) reduced to what matching needs."""
 
     start: int
     end: int
     paragraph: int
-    key: int
+    #: Hash of the sentence's normalised words (identical sentences have equal keys); ``None`` for a join.
+    key: int | None
     terms: frozenset[str]
+    #: Hashes of the word trigrams (of the single words for sentences under three words).
     shingles: frozenset[int]
     names: frozenset[str]
     numbers: frozenset[str]
 
     def join(self, other: Unit) -> Unit:
         """This unit and ``other`` read as one (for sentences merged by a rewrite)."""
-        return Unit(min(self.start, other.start), max(self.end, other.end), self.paragraph, -1,
+        return Unit(min(self.start, other.start), max(self.end, other.end), self.paragraph, None,
                     self.terms | other.terms, self.shingles | other.shingles,
                     self.names | other.names, self.numbers | other.numbers)
+
+
+#: Content term of each lower-cased word seen: ``(term, is a number)``, or ``()`` for stop
+#: words and scraps. Words recur across sentences and documents; cleared when full.
+_WORD_TERMS: dict[str, tuple[str, bool] | tuple[()]] = {}
+_WORD_TERMS_MAX = 1 << 18
+
+
+def _word_terms(words: list[str]) -> list[tuple[str, bool] | tuple[()]]:
+    """``_WORD_TERMS`` entries of ``words`` (lower-cased tokens), filling in new words."""
+    found = list(map(_WORD_TERMS.get, words))
+    if None in found:
+        if len(_WORD_TERMS) >= _WORD_TERMS_MAX:
+            _WORD_TERMS.clear()
+        for k, (word, entry) in enumerate(zip(words, found)):
+            if entry is None:
+                term = term_of(word)
+                entry = () if term is None else (sys.intern(term), _DIGIT.search(word) is not None)
+                found[k] = _WORD_TERMS[word] = entry
+    return found
 
 
 def _analyse(text: str) -> tuple[list[str], list[tuple[str, str, bool]]]:
     """Normalised words, and (term, original form, is name or number) per content word."""
     toks = _tokens(unicodedata.normalize("NFKC", text))
-    content = []
-    for i, (w, orig) in enumerate(toks):
-        t = term_of(w)
-        if t is not None:
-            content.append((t, orig, _DIGIT.search(w) is not None or (i > 0 and orig[0].isupper())))
-    return [w for w, _ in toks], content
+    words = [w for w, _ in toks]
+    content = [(found[0], orig, found[1] or (i > 0 and orig[0].isupper()))
+               for i, (found, (_, orig)) in enumerate(zip(_word_terms(words), toks)) if found]
+    return words, content
 
 
 def make_unit(text: str, start: int = 0, end: int | None = None, paragraph: int = 0) -> Unit:
     """Reduce one sentence to terms, word-trigram shingles, names and numbers."""
-    words, content = _analyse(text)
-    terms = frozenset(sys.intern(t) for t, _, _ in content)
-    names = frozenset(t for t, _, name in content if name and not _DIGIT.search(t))
-    numbers = frozenset(t for t, _, _ in content if _DIGIT.search(t))
-    if len(words) >= 3:
-        shingles = frozenset(_hash(" ".join(words[i:i + 3])) for i in range(len(words) - 2))
-    else:
-        shingles = frozenset(_hash(w) for w in words)
-    return Unit(start, len(text) + start if end is None else end, paragraph,
-                _hash(" ".join(words)), terms, shingles, names, numbers)
+    normal = unicodedata.normalize("NFKC", text)
+    if not normal.isascii() and _NOSPACE.search(normal):
+        toks = _tokens(normal)
+        words, originals = [w for w, _ in toks], [o for _, o in toks]
+    else:  # the common case, as _tokens does it, without the pairs
+        originals = _WORD.findall(normal)
+        words = [w.lower() for w in originals]
+    found = _word_terms(words)
+    terms = [f[0] for f in found if f]
+    numbers = [f[0] for f in found if f and f[1]]
+    names = [f[0] for f, o in zip(found[1:], originals[1:]) if f and not f[1] and o[0].isupper()]
+    # 64-bit string hashes: compact, not tracked by the garbage collector, and collisions
+    # (which would merge two shingles) are vanishingly rare within one document
+    shingles = frozenset(map(hash, map(" ".join, zip(words, words[1:], words[2:])) if len(words) >= 3 else words))
+    return Unit(start, len(text) + start if end is None else end, paragraph, hash(" ".join(words)),
+                frozenset(terms), shingles, frozenset(names), frozenset(numbers))
 
 
 #: A unit's term weights, their sum and their sum of squares.
@@ -216,8 +253,8 @@ Weighted = tuple[dict[str, float], float, float]
 
 def weigh(unit: Unit, weight: Callable[[str], float]) -> Weighted:
     """Term weights of ``unit`` with their sum and sum of squares."""
-    w = {t: weight(t) for t in unit.terms}
-    return w, sum(w.values()), sum(v * v for v in w.values())
+    values = list(map(weight, unit.terms))
+    return dict(zip(unit.terms, values)), sum(values), sum(map(mul, values, values))
 
 
 def pair_features(later: Unit, earlier: Unit, weight: Callable[[str], float],
@@ -226,23 +263,28 @@ def pair_features(later: Unit, earlier: Unit, weight: Callable[[str], float],
     ``weighted`` passes precomputed :func:`weigh` results for both."""
     (wl, sum_l, sq_l), (we, sum_e, sq_e) = weighted or (weigh(later, weight), weigh(earlier, weight))
     shared = later.terms & earlier.terms
-    dot = sum(wl[t] * we[t] for t in shared)
+    in_later = list(map(wl.__getitem__, shared))
+    in_earlier = list(map(we.__getitem__, shared))
+    dot = sum(map(mul, in_later, in_earlier))
     norm = math.sqrt(sq_l * sq_e)
+    n_sh = len(later.shingles)
     sh = len(later.shingles & earlier.shingles)
-    sh_union = len(later.shingles) + len(earlier.shingles) - sh
-    names = later.names | earlier.names
-    nums = later.numbers | earlier.numbers
+    sh_union = n_sh + len(earlier.shingles) - sh
+    names = len(later.names | earlier.names)
+    nums = len(later.numbers | earlier.numbers)
+    n_l = len(later.terms)
+    n_e = len(earlier.terms)
     return [
         dot / norm if norm else 0.0,
-        sum(wl[t] for t in shared) / sum_l if sum_l else 0.0,
-        sum(we[t] for t in shared) / sum_e if sum_e else 0.0,
+        sum(in_later) / sum_l if sum_l else 0.0,
+        sum(in_earlier) / sum_e if sum_e else 0.0,
         sh / sh_union if sh_union else 0.0,
-        sh / len(later.shingles) if later.shingles else 0.0,
-        len(later.names & earlier.names) / len(names) if names else 0.0,
+        sh / n_sh if n_sh else 0.0,
+        len(later.names & earlier.names) / names if names else 0.0,
         1.0 if names else 0.0,
-        len(later.numbers ^ earlier.numbers) / len(nums) if nums else 0.0,
-        math.log((1 + len(later.terms)) / (1 + len(earlier.terms))),
-        math.log1p(min(len(later.terms), len(earlier.terms))),
+        len(later.numbers ^ earlier.numbers) / nums if nums else 0.0,
+        math.log((1 + n_l) / (1 + n_e)),
+        math.log1p(min(n_l, n_e)),
     ]
 
 
@@ -274,12 +316,87 @@ def _tier(later: Unit, earlier: Unit, feats: list[float]) -> int:
     return 1 if feats[3] >= 0.4 or feats[4] >= 0.6 else 2
 
 
-@dataclass
+@dataclass(slots=True)
 class _Match:
     ref: Unit
     prob: float
     tier: int
     in_run: bool = False
+
+
+def restatement_probability(pair_model: Any, rows: list[list[float]]) -> list[float]:
+    """The pair model's probability of "restatement" for each feature row.
+
+    The shipped model is a StandardScaler + binary LogisticRegression pipeline; it is
+    evaluated here from its fitted parameters with the same numpy operations as its
+    ``predict_proba`` (bit for bit; a test checks it), skipping scikit-learn's per-call input
+    validation, which costs far more than the arithmetic on the few rows of one document.
+    Any other model goes through ``predict_proba``.
+    """
+    X = np.asarray(rows, dtype=np.float64)
+    steps = getattr(pair_model, "steps", None)
+    if steps and len(steps) == 2:
+        scaler, logistic = steps[0][1], steps[1][1]
+        if (type(scaler) is StandardScaler and scaler.with_mean and scaler.with_std
+                and type(logistic) is LogisticRegression and len(logistic.classes_) == 2):
+            z = (X - scaler.mean_) / scaler.scale_
+            return expit((z @ logistic.coef_.T + logistic.intercept_).reshape(-1)).tolist()
+    return pair_model.predict_proba(X)[:, 1].tolist()
+
+
+class _Weights(dict):
+    """Term weights of one document, computed on first use: corpus IDF times within-document
+    IDF, ``idf(t) * log(1 + n / df(t)) / log(1 + n)`` over its ``n`` sentences."""
+
+    def __init__(self, df: dict[str, int], n: int, corpus_idf: Callable[[str], float]) -> None:
+        super().__init__()
+        self.df = df
+        self.n = n
+        self.log_n = math.log1p(n)
+        self.corpus_idf = corpus_idf
+
+    def __missing__(self, t: str) -> float:
+        w = self[t] = self.corpus_idf(t) * math.log1p(self.n / self.df[t]) / self.log_n
+        return w
+
+
+class _PairScorer:
+    """Feature rows of sentence pairs waiting for the pair model, scored in one call when
+    :meth:`flush` runs (automatically every ``limit`` rows, so memory stays bounded on long
+    documents)."""
+
+    def __init__(self, pair_model: Any, limit: int = 4096) -> None:
+        self.pair_model = pair_model
+        self.limit = limit
+        self.rows: list[list[float]] = []
+        self._owners: list[tuple[list[Unit], list[Sequence[tuple[int, _Match]]], int, list[tuple[int, bool, int]]]] = []
+
+    def add(self, units: list[Unit], matches: list[Sequence[tuple[int, _Match]]], j: int,
+            pairs: list[tuple[int, bool, int]]) -> None:
+        """Register (earlier index, identical words, tier) for the rows just appended for
+        later unit ``j``; the best row per earlier unit lands in ``matches[j]``."""
+        self._owners.append((units, matches, j, pairs))
+        if len(self.rows) >= self.limit:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        probs = restatement_probability(self.pair_model, self.rows)
+        pos = 0
+        for units, matches, j, pairs in self._owners:
+            best: dict[int, _Match] = {}
+            sure = len(units[j].terms) >= 3
+            for (i, same, tier), p in zip(pairs, probs[pos:pos + len(pairs)]):
+                if same and sure:
+                    p = max(p, 0.99)
+                cur = best.get(i)
+                if cur is None or p > cur.prob:
+                    best[i] = _Match(units[i], p, tier)
+            pos += len(pairs)
+            matches[j] = list(best.items())
+        self.rows.clear()
+        self._owners.clear()
 
 
 class RepetitionDetector(Detector):
@@ -291,6 +408,8 @@ class RepetitionDetector(Detector):
     languages: ClassVar[frozenset[str] | None] = None
 
     _cache: ClassVar[dict[str, tuple[Any, dict[str, Any]]]] = {}
+    #: Corpus IDF per term, per loaded IDF table (looking a term up hashes it).
+    _term_idf: ClassVar[dict[int, dict[str, float]]] = {}
 
     def __init__(self, model_path: str | None = None, max_postings: int = 64,
                  max_candidates: int = 6, run_bonus: float = 1.5, support_min: float = 0.3,
@@ -312,6 +431,20 @@ class RepetitionDetector(Detector):
             self._cache[path] = load_model(path)
         return self._cache[path][0]
 
+    def _corpus_idf(self) -> Callable[[str], float]:
+        """Corpus IDF of a term, remembered per model file (bounded: cleared when full)."""
+        idf = self._model()["idf"]
+        known = self._term_idf.setdefault(id(idf), {})
+
+        def corpus_idf(t: str) -> float:
+            w = known.get(t)
+            if w is None:
+                if len(known) >= _TERM_IDF_MAX:
+                    known.clear()
+                w = known[t] = float(idf[_hash(t) % IDF_BUCKETS])
+            return w
+        return corpus_idf
+
     # -- scoring -----------------------------------------------------------------------
     def units(self, document: Document) -> list[Unit]:
         """The sentences of every paragraph, in document order."""
@@ -322,68 +455,85 @@ class RepetitionDetector(Detector):
         return units
 
     def score(self, document: Document, context: CorpusStats | None = None) -> DetectorResult:
-        """Score every paragraph; ``context`` is unused (corpus IDF ships with the model)."""
-        n_par = len(document.paragraphs)
-        result = DetectorResult.empty(n_par)
+        """Score every paragraph; ``context`` is unused (corpus IDF ships with the model).
+
+        The base ``score_many`` (one document at a time) is kept on purpose: the pair model
+        is evaluated from its parameters (:func:`restatement_probability`, about 15 us a call),
+        so batching documents saves nothing, while keeping 32 documents' sentence units alive
+        between stages made the garbage collector cost more than the model calls did.
+        """
+        result = DetectorResult.empty(len(document.paragraphs))
         units = self.units(document)
         if len(units) < 2:
             return result
-        model = self._model()
-        idf = model["idf"]
-        n = len(units)
+        pair_model = self._model()["pair_model"]
+        df, weight = self._weight(units)
+        scorer = _PairScorer(pair_model)
+        matches = self._match(units, df, weight, scorer)
+        scorer.flush()
+        self._boost(units, matches)
+        best = [max(m, key=lambda x: x[1].prob, default=None) for m in matches]
+        whole: dict[int, float] = {}
+        if self.paragraph_pass:
+            stretches = self._whole_paragraphs(units, best)
+            if stretches:
+                probs = restatement_probability(
+                    pair_model, [pair_features(later, ref, weight) for _, _, later, ref in stretches])
+                whole = {par: p * coverage for (par, coverage, _, _), p in zip(stretches, probs)}
+        self._paragraph_scores(document, units, matches, best, whole, weight, result)
+        return result
+
+    def _weight(self, units: list[Unit]) -> tuple[dict[str, int], Callable[[str], float]]:
+        """Document frequency of each term over ``units``, and the term weight: corpus IDF
+        times within-document IDF (words the whole document repeats say little about which
+        paragraph is restated)."""
         df: dict[str, int] = defaultdict(int)
         for u in units:
             for t in u.terms:
                 df[t] += 1
-        log_n = math.log1p(n)
-        weights: dict[str, float] = {}
-
-        def weight(t: str) -> float:
-            w = weights.get(t)
-            if w is None:
-                # corpus IDF times within-document IDF: words the whole document repeats
-                # say little about which paragraph is restated
-                w = float(idf[_hash(t) % IDF_BUCKETS]) * math.log1p(n / df[t]) / log_n
-                weights[t] = w
-            return w
-
-        matches = self._match(units, df, weight, model["pair_model"])
-        self._boost(units, matches)
-        return self._paragraph_scores(document, units, matches, weight, model["pair_model"], result)
+        return df, _Weights(df, len(units), self._corpus_idf()).__getitem__
 
     def _candidates(self, units: list[Unit], df: dict[str, int],
                     weight: Callable[[str], float]) -> Iterator[tuple[int, list[int]]]:
         """For each unit, the earlier units (other paragraphs) worth scoring, best first,
         from an inverted index over terms seen in at most ``max_postings`` units."""
-        postings: dict[str, list[int]] = defaultdict(list)
-        by_key: dict[int, int] = {}
+        # a term in one unit only can never link two
+        postings: dict[str, list[int]] = {t: [] for t, c in df.items() if 1 < c <= self.max_postings}
+        by_key: dict[int | None, int] = {}
+        paragraph = [u.paragraph for u in units]
         for j, u in enumerate(units):
-            acc: dict[int, float] = defaultdict(float)
-            hits: dict[int, int] = defaultdict(int)
+            acc: dict[int, float] = {}
+            hits: dict[int, int] = {}
+            par = paragraph[j]
             for t in u.terms:
-                if df[t] > self.max_postings:
+                plist = postings.get(t)
+                if plist is None:
                     continue
-                w = weight(t)
-                plist = postings[t]
-                for i in plist:
-                    if units[i].paragraph != u.paragraph:
-                        acc[i] += w
-                        hits[i] += 1
+                if plist:
+                    w = weight(t)
+                    for i in plist:
+                        if paragraph[i] != par:
+                            if i in acc:
+                                acc[i] += w
+                                hits[i] += 1
+                            else:
+                                acc[i] = w
+                                hits[i] = 1
                 plist.append(j)
             chosen = sorted((i for i in acc if hits[i] >= 2), key=acc.__getitem__,
                             reverse=True)[:self.max_candidates]
             same = by_key.setdefault(u.key, j)
-            if same != j and same not in chosen and units[same].paragraph != u.paragraph:
+            if same != j and same not in chosen and paragraph[same] != par:
                 chosen.append(same)
             if chosen:
                 yield j, chosen
 
     def _match(self, units: list[Unit], df: dict[str, int], weight: Callable[[str], float],
-               pair_model: Any) -> list[list[tuple[int, _Match]]]:
-        """Probability that each candidate pair is a restatement; the two best candidates
-        are also tried joined with a neighbour (sentences merged by a rewrite). Pairs are
-        scored in batches so memory stays bounded."""
-        matches: list[list[tuple[int, _Match]]] = [[] for _ in units]
+               scorer: _PairScorer) -> list[Sequence[tuple[int, _Match]]]:
+        """Queue each candidate pair for the pair model (filled in when ``scorer`` flushes);
+        the two best candidates are also tried joined with a neighbour (sentences merged by
+        a rewrite)."""
+        matches: list[Sequence[tuple[int, _Match]]] = [()] * len(units)  # set when the scorer flushes
         cache: dict[int, Weighted] = {}
 
         def weighted(i: int) -> Weighted:
@@ -391,44 +541,29 @@ class RepetitionDetector(Detector):
                 cache[i] = weigh(units[i], weight)
             return cache[i]
 
-        rows: list[list[float]] = []
-        meta: list[tuple[int, int, bool, int]] = []
-
-        def flush() -> None:
-            if not rows:
-                return
-            probs = pair_model.predict_proba(np.asarray(rows, dtype=np.float64))[:, 1]
-            best: dict[tuple[int, int], _Match] = {}
-            for (j, i, same, tier), p in zip(meta, probs):
-                p = max(float(p), 0.99) if same and len(units[j].terms) >= 3 else float(p)
-                cur = best.get((j, i))
-                if cur is None or p > cur.prob:
-                    best[(j, i)] = _Match(units[i], p, tier)
-            for (j, i), m in best.items():
-                matches[j].append((i, m))
-            rows.clear()
-            meta.clear()
+        def joined(a: int) -> tuple[Unit, Weighted]:
+            """Unit ``a`` read together with unit ``a + 1``."""
+            unit = units[a].join(units[a + 1])
+            return unit, weigh(unit, weight)
 
         for j, chosen in self._candidates(units, df, weight):
             later = units[j]
             wl = weighted(j)
+            pairs: list[tuple[int, bool, int]] = []
             for rank, i in enumerate(chosen):
                 options = [(units[i], weighted(i))]
                 if rank < 2:
                     for k in (i - 1, i + 1):
                         if 0 <= k < len(units) and units[k].paragraph < later.paragraph:
-                            joined = units[i].join(units[k]) if k > i else units[k].join(units[i])
-                            options.append((joined, weigh(joined, weight)))
+                            options.append(joined(min(i, k)))
                 for earlier, we in options:
                     feats = pair_features(later, earlier, weight, (wl, we))
-                    rows.append(feats)
-                    meta.append((j, i, later.key == earlier.key, _tier(later, earlier, feats)))
-            if len(rows) >= 4096:
-                flush()
-        flush()
+                    scorer.rows.append(feats)
+                    pairs.append((i, later.key == earlier.key, _tier(later, earlier, feats)))
+            scorer.add(units, matches, j, pairs)
         return matches
 
-    def _boost(self, units: list[Unit], matches: list[list[tuple[int, _Match]]]) -> None:
+    def _boost(self, units: list[Unit], matches: list[Sequence[tuple[int, _Match]]]) -> None:
         """Raise matches that sit on a diagonal run: neighbouring later sentences restating
         neighbouring earlier sentences in the same order, the earlier run wholly before."""
         if not self.run_bonus:
@@ -436,11 +571,14 @@ class RepetitionDetector(Detector):
         boosted: list[list[float]] = []
         for j, cands in enumerate(matches):
             row = []
+            if not cands:
+                boosted.append(row)
+                continue
             for i, m in cands:
                 support = 0
-                for dj in (-2, -1, 1, 2):
+                for dj in (-2, -1, 1, 2) if j - i > 3 else ():
                     k = j + dj
-                    if not 0 <= k < len(units) or j - i <= 3:
+                    if not 0 <= k < len(units):
                         continue
                     for r, m2 in matches[k]:
                         if m2.prob >= self.support_min and 1 <= (r - i) * (1 if dj > 0 else -1) <= 3 \
@@ -456,23 +594,23 @@ class RepetitionDetector(Detector):
                     m.in_run = True
 
     def _paragraph_scores(self, document: Document, units: list[Unit],
-                          matches: list[list[tuple[int, _Match]]], weight: Callable[[str], float],
-                          pair_model: Any, result: DetectorResult) -> DetectorResult:
+                          matches: list[Sequence[tuple[int, _Match]]], best: list[tuple[int, _Match] | None],
+                          whole: dict[int, float], weight: Callable[[str], float],
+                          result: DetectorResult) -> None:
         restated: dict[int, float] = defaultdict(float)
         in_run: dict[int, float] = defaultdict(float)
         total: dict[int, float] = defaultdict(float)
         terms: dict[int, int] = defaultdict(int)
-        best: list[tuple[int, _Match] | None] = []
+        members: dict[int, list[int]] = defaultdict(list)
         for j, u in enumerate(units):
             w = float(len(u.terms))
-            top = max(matches[j], key=lambda x: x[1].prob, default=None)
-            best.append(top)
+            top = best[j]
+            members[u.paragraph].append(j)
             total[u.paragraph] += w
             terms[u.paragraph] += len(u.terms)
             if top is not None:
                 restated[u.paragraph] += w * top[1].prob
                 in_run[u.paragraph] += w * top[1].in_run
-        whole = self._whole_paragraphs(units, best, weight, pair_model) if self.paragraph_pass else {}
         for p in document.paragraphs:
             if not total[p.index]:
                 continue
@@ -482,21 +620,21 @@ class RepetitionDetector(Detector):
                 score *= min(1.0, terms[p.index] / self.min_paragraph_terms) ** 2
             result.scores[p.index] = score
             if score >= self.evidence_threshold:
-                result.evidence[p.index] = self._evidence(document, units, best, p.index, weight)
-        return result
+                result.evidence[p.index] = self._evidence(
+                    document, [(units[j], best[j]) for j in members[p.index]], p.index, weight)
 
-    def _whole_paragraphs(self, units: list[Unit], best: list[tuple[int, _Match] | None],
-                          weight: Callable[[str], float], pair_model: Any) -> dict[int, float]:
-        """Each paragraph with some matched sentence, compared whole against the earlier
-        stretch its sentences point into: catches a rewrite that splits and merges
-        sentences differently, where no single sentence pair is convincing. The probability
-        is scaled by the share of the paragraph whose sentences found some match."""
+    def _whole_paragraphs(self, units: list[Unit], best: list[tuple[int, _Match] | None]
+                          ) -> list[tuple[int, float, Unit, Unit]]:
+        """Each paragraph with some matched sentence, to be compared whole against the
+        earlier stretch its sentences point into: catches a rewrite that splits and merges
+        sentences differently, where no single sentence pair is convincing. Returns
+        (paragraph, coverage, the paragraph as one unit, the earlier stretch as one unit);
+        the probability is scaled by the coverage, the share of the paragraph whose
+        sentences found some match."""
         spans: dict[int, list[int]] = defaultdict(list)
-        for j, (u, b) in enumerate(zip(units, best)):
+        for j, u in enumerate(units):
             spans[u.paragraph].append(j)
-        rows: list[list[float]] = []
-        order: list[int] = []
-        coverage: dict[int, float] = {}
+        out = []
         for par, members in spans.items():
             refs = [best[j][0] for j in members if best[j] is not None
                     and best[j][1].prob >= self.support_min]
@@ -504,7 +642,7 @@ class RepetitionDetector(Detector):
                 continue
             matched = sum(len(units[j].terms) for j in members if best[j] is not None
                           and best[j][1].prob >= self.support_min)
-            coverage[par] = matched / max(1, sum(len(units[j].terms) for j in members))
+            coverage = matched / max(1, sum(len(units[j].terms) for j in members))
             lo, hi = min(refs), max(refs)
             window = range(lo, hi + 1) if hi - lo < 2 * len(members) + 2 else sorted(set(refs))
             earlier = [units[i] for i in window if units[i].paragraph < par]
@@ -514,19 +652,16 @@ class RepetitionDetector(Detector):
             ref = earlier[0]
             for u in earlier[1:]:
                 ref = ref.join(u)
-            rows.append(pair_features(later, ref, weight))
-            order.append(par)
-        if not rows:
-            return {}
-        probs = pair_model.predict_proba(np.asarray(rows, dtype=np.float64))[:, 1]
-        return {par: p * coverage[par] for par, p in zip(order, probs.tolist())}
+            out.append((par, coverage, later, ref))
+        return out
 
-    def _evidence(self, document: Document, units: list[Unit], best: list[tuple[int, _Match] | None],
+    def _evidence(self, document: Document, members: list[tuple[Unit, tuple[int, _Match] | None]],
                   paragraph: int, weight: Callable[[str], float]) -> list[Evidence]:
-        """One item per earlier paragraph restated, strongest first (at most three)."""
+        """One item per earlier paragraph restated, strongest first (at most three);
+        ``members`` are the paragraph's sentences with their best matches."""
         groups: dict[int, list[tuple[Unit, _Match]]] = defaultdict(list)
-        for u, b in zip(units, best):
-            if u.paragraph == paragraph and b is not None and b[1].prob >= 0.5:
+        for u, b in members:
+            if b is not None and b[1].prob >= 0.5:
                 groups[b[1].ref.paragraph].append((u, b[1]))
         ranked = sorted(groups.items(), key=lambda kv: -sum(m.prob * len(u.terms) for u, m in kv[1]))
         par = document.paragraphs[paragraph]

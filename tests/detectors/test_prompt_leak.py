@@ -255,7 +255,7 @@ def test_human_news_articles_are_not_flagged():
 
 
 def test_fast_prechecks_change_no_result(monkeypatch):
-    """Rule.triggers only skip regexes that could not match: same output without them."""
+    """Rule.triggers and Rule.words only skip regexes that could not match: same output without them."""
     from dataclasses import replace
 
     import qualityscan.detectors.prompt_leak as module
@@ -264,8 +264,30 @@ def test_fast_prechecks_change_no_result(monkeypatch):
     lines = [line for line, _ in ENGLISH_LEAKS + MULTILINGUAL_LEAKS] + ORDINARY_NEWS
     texts += [f"{PROSE}\n{line}\n{PROSE}" for line in lines]
     before = [_outputs(t) for t in texts]
-    monkeypatch.setattr(module, "RULES", tuple(replace(r, triggers=()) for r in module.RULES))
+    monkeypatch.setattr(module, "RULES", tuple(replace(r, triggers=(), words=frozenset()) for r in module.RULES))
     assert [_outputs(t) for t in texts] == before
+
+
+def test_fast_prechecks_change_no_result_on_real_documents(monkeypatch):
+    """The same on real LLM outputs with chat residue and on human news."""
+    from dataclasses import replace
+
+    import qualityscan.detectors.prompt_leak as module
+
+    texts = [r["text"] for r in _rows(DATA / "prompt_leak" / "examples.jsonl.gz", 150)]
+    texts += [r["text"] for r in _rows(DATA / "machine_text" / "machine_text.jsonl.gz", 150)]
+    before = [_outputs(t) for t in texts]
+    assert sum(max(scores, default=0.0) >= FLAG for scores, _ in before) >= 50
+    monkeypatch.setattr(module, "RULES", tuple(replace(r, triggers=(), words=frozenset()) for r in module.RULES))
+    assert [_outputs(t) for t in texts] == before
+
+
+def test_verb_precheck_needs_the_whole_word():
+    """An instruction verb only inside a longer word (``rewriter``) does not count as the
+    word, at the start or the end of a paragraph; the verb itself does."""
+    assert between_prose("Rewrite this article in 100 words for a blog.")[1] >= FLAG
+    assert between_prose("The rewriter said the article was engaging.")[1] < FLAG
+    assert between_prose("Engaging articles are what every copy rewriter hopes to write")[1] < FLAG
 
 
 def _outputs(text: str):

@@ -8,10 +8,16 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qualityscan.detectors import create
-from qualityscan.detectors.repetition import RepetitionDetector, make_unit, split_sentences
+from qualityscan.detectors.repetition import (
+    RepetitionDetector,
+    make_unit,
+    restatement_probability,
+    split_sentences,
+)
 from qualityscan.document import Document
 from qualityscan.model import ModelError, ModelIntegrityError, shipped_model_path
 from qualityscan.segment import segment
@@ -205,6 +211,28 @@ def test_registered_and_params():
     det = create("repetition", run_bonus=0.5)
     assert isinstance(det, RepetitionDetector) and det.get_params()["run_bonus"] == 0.5
     assert det.languages is None
+
+
+def test_pair_model_shortcut_is_bit_identical_to_predict_proba(det):
+    pair_model = det._model()["pair_model"]
+    rng = np.random.default_rng(0)
+    for n in (1, 7, 300):
+        rows = (rng.random((n, 10)) * rng.choice([0.01, 1.0, 4.0], size=(n, 10))).tolist()
+        assert restatement_probability(pair_model, rows) == pair_model.predict_proba(np.asarray(rows))[:, 1].tolist()
+
+
+def test_pair_model_other_than_the_shipped_kind_goes_through_predict_proba():
+    class Constant:
+        def predict_proba(self, X):
+            return np.tile([0.25, 0.75], (len(X), 1))
+
+    assert restatement_probability(Constant(), [[0.0] * 10, [1.0] * 10]) == [0.75, 0.75]
+
+
+def test_score_many_matches_score(det):
+    docs = [segment(Document(str(i), "t", "\n\n".join(paras)))
+            for i, paras in enumerate([ARTICLE + PARAPHRASES, ARTICLE, ARTICLE[:1], PARAPHRASES + ARTICLE[2:]])]
+    assert det.score_many(docs) == [det.score(d) for d in docs]
 
 
 def test_missing_and_tampered_model_are_refused(tmp_path):
