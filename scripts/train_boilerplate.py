@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-root", type=Path, default=DEFAULT_DATA_ROOT)
     parser.add_argument("--eval-fold", type=int, default=0, help="held-out fold, never trained on")
     parser.add_argument("--out", type=Path, default=shipped_model_path("boilerplate"))
-    parser.add_argument("--max-iter", type=int, default=300)
+    parser.add_argument("--max-iter", type=int, default=150)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--balance-sources", action=argparse.BooleanOptionalAction, default=True,
                         help="give every training source the same total weight")

@@ -8,8 +8,10 @@ shape, position relative to the document's running text, the same for the neighb
 URL / e-mail / date patterns, known chrome phrases in several languages, repeats inside the
 document and across the corpus -- plus, when the input was HTML (``paragraph.block`` set),
 the block's tag, link density and path / attribute keywords (``nav``, ``footer``,
-``comment``, ``share``, ``related``, ``sidebar``, ``byline``, ...). Missing features (no
-HTML, no corpus) are NaN, which the trees handle natively, so one model serves all inputs.
+``comment``, ``share``, ``related``, ``sidebar``, ``byline``, ...) and the page's regions
+(the main container holding most running text, comment/reply containers after it). Missing
+features (no HTML, no corpus) are NaN, which the trees handle natively, so one model serves
+all inputs.
 
 The features follow the boilerplate literature: text density and link density (Kohlschütter
 et al., "Boilerplate detection using shallow text features", WSDM 2010), stop-word density
@@ -17,17 +19,21 @@ and context of neighbouring blocks (Pomikálek, "Removing boilerplate and duplic
 from web corpora", 2011, the jusText algorithm) and cross-page template frequency
 (Bar-Yossef & Rajagopalan, "Template detection via data mining", WWW 2002).
 
-Evidence per flagged paragraph names the chrome phrase that fired, the number of other
-documents of the corpus sharing the line, and the feature groups that moved the score most
-(found by resetting each group to a typical running-text value and re-scoring).
+Evidence per flagged paragraph names the chrome phrase or rule that fired and the number of
+other documents of the corpus sharing the line; when none of these explains the flag, the
+feature groups that moved the score most (found by resetting each group to a typical
+running-text value and re-scoring, all probes of a batch in one model call).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
 import unicodedata
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +42,7 @@ import numpy as np
 
 from qualityscan.corpus import normalise_line
 from qualityscan.detectors.base import Detector, DetectorResult, length_weighted_mean
-from qualityscan.document import Document, Paragraph
+from qualityscan.document import Document, Evidence, Paragraph
 
 if TYPE_CHECKING:
     from qualityscan.corpus import CorpusStats
@@ -125,15 +131,145 @@ _PHRASES: dict[str, list[str]] = {
 }
 
 _CATEGORIES: tuple[str, ...] = tuple(_PHRASES)
-# One alternation per category; case-sensitive only where capitals matter (bylines).
-_COMPILED: list[tuple[str, re.Pattern[str]]] = [
-    (cat, re.compile("|".join(f"(?:{p})" if "[A-Z]" in p else f"(?i:{p})" for p in patterns)))
-    for cat, patterns in _PHRASES.items()
-]
+
+
+def _flagged(pattern: str) -> str:
+    """A phrase as an alternative: case-sensitive only where capitals matter (bylines)."""
+    return f"(?:{pattern})" if "[A-Z]" in pattern else f"(?i:{pattern})"
+
+
+def _top_level(pattern: str) -> list[tuple[str, str]]:
+    """``pattern`` cut into top-level pieces: ``("text", run)`` for runs of plain characters,
+    ``("group", body)`` for a group that must match (not quantified), ``("other", "")`` for
+    anything else (classes, escapes, anchors, optional parts); ``[]`` when the pattern has a
+    top-level alternation."""
+    pieces: list[tuple[str, str]] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        quantified = i + 1 < len(pattern) and pattern[i + 1] in "?*+{"
+        if c == "|":
+            return []
+        if c == "(":
+            depth, j = 1, i + 1
+            while depth:
+                if pattern[j] == "[":
+                    j = pattern.index("]", j + 2)
+                depth += {"(": 1, ")": -1}.get(pattern[j], 0)
+                j += 1 + (pattern[j] == "\\")  # an escaped character is skipped whole
+            quantified = j < len(pattern) and pattern[j] in "?*+{"
+            body = pattern[i + 1:j - 1]
+            pieces.append(("other", "") if quantified else ("group", body.removeprefix("?:")))
+            i = j
+            continue
+        if c == "[":
+            i = pattern.index("]", i + 2)  # a class (its first character may be "]")
+            piece = ("other", "")
+        elif c == "\\" and not pattern[i + 1].isalnum():
+            piece, quantified = ("text", pattern[i + 1]), i + 2 < len(pattern) and pattern[i + 2] in "?*+{"
+            i += 1  # an escaped punctuation mark stands for itself
+        elif c == "{":
+            piece, i = ("other", ""), pattern.index("}", i)  # a counted repeat
+        elif c == "\\" or c in "^$.?*+":
+            piece = ("other", "")
+            i += c == "\\"
+        else:
+            piece = ("text", c)
+        if quantified and piece[0] == "text":
+            piece = ("other", "")
+        pieces.append(piece)
+        i += 1
+    return pieces
+
+
+def _literals(pattern: str) -> tuple[str, ...]:
+    """Strings of which every match of ``pattern`` contains at least one, chosen among the
+    top-level runs of plain characters and the top-level groups of plain alternatives so the
+    shortest is as long as possible; ``()`` when none is :func:`_usable`."""
+    pieces = _top_level(pattern)
+    options: list[tuple[str, ...]] = []
+    run = ""
+    for kind, value in [*pieces, ("other", "")]:
+        if kind == "text":
+            run += value
+            continue
+        options.append((run,))
+        run = ""
+        if kind == "group" and not any(ch in value for ch in "()[]\\^$.?*+{}"):
+            options.append(tuple(value.split("|")))
+    options = [o for o in options if all(map(_usable, o))]
+    return max(options, key=lambda o: min(map(len, o)), default=())
+
+
+def _usable(literal: str) -> bool:
+    """Whether a literal is rare enough to be worth testing for: a few letters long, or made
+    of marks only ("©", "/")."""
+    return len(literal) >= 4 or (literal != "" and not any(c.isalnum() for c in literal))
+
+
+@dataclass(frozen=True)
+class _Category:
+    """One category's phrases as one alternation, with a cheap test that rules most lines
+    out before the alternation runs: a match needs one of ``literals`` in the lower-cased
+    line, or ``start`` (the phrases anchored at the line start) to match there, or
+    ``rest`` (phrases without a usable literal) to match somewhere."""
+
+    name: str
+    pattern: re.Pattern[str]
+    literals: frozenset[str]
+    start: re.Pattern[str] | None
+    rest: re.Pattern[str] | None
+
+    @classmethod
+    def build(cls, name: str, patterns: list[str]) -> _Category:
+        start = [p for p in patterns if p.startswith("^")]
+        literals = {p: _literals(p) for p in patterns if p not in start and "[A-Z]" not in p}
+        literals = {p: lits for p, lits in literals.items() if lits}
+        rest = [p for p in patterns if p not in start and p not in literals]
+        words = {lit.lower() for lits in literals.values() for lit in lits}
+        # a literal containing another is redundant: the shorter one is found whenever it is
+        words = {w for w in words if not any(o != w and o in w for o in words)}
+        return cls(name, _alternation(patterns), frozenset(words), _alternation(start), _alternation(rest))
+
+
+def _alternation(patterns: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(map(_flagged, patterns))) if patterns else None
+
+
+_COMPILED: tuple[_Category, ...] = tuple(_Category.build(cat, patterns) for cat, patterns in _PHRASES.items())
+#: Every literal of the prefilter with the categories it may reveal.
+_LITERAL_CATEGORIES: tuple[tuple[str, frozenset[str]], ...] = tuple(
+    (lit, frozenset(c.name for c in _COMPILED if lit in c.literals))
+    for lit in sorted({lit for c in _COMPILED for lit in c.literals}))
+
+
+def _any_of(words: list[str]) -> str:
+    """A regex matching wherever one of ``words`` occurs, factored by leading characters
+    (the regex engine tries one branch per distinct first character, not one per word)."""
+    branches: dict[str, list[str]] = {}
+    for word in words:
+        branches.setdefault(word[0], []).append(word[1:])
+    out = []
+    for first, tails in sorted(branches.items()):
+        if "" in tails or len(tails) == 1:  # a word that is a prefix of the others covers them
+            out.append(re.escape(first + min(tails, key=len)))
+        else:
+            out.append(f"{re.escape(first)}(?:{_any_of(tails)})")
+    return "|".join(out)
+
+
+#: Finds whether any literal of the prefilter occurs in a lower-cased line.
+_ANY_LITERAL = re.compile(_any_of([lit for lit, _ in _LITERAL_CATEGORIES]))
+#: Whether any category's start-anchored phrases, or its phrases without a literal, match.
+_ANY_START = re.compile("|".join(c.start.pattern for c in _COMPILED if c.start) or "(?!)")
+_ANY_REST = re.compile("|".join(c.rest.pattern for c in _COMPILED if c.rest) or "(?!)")
+_CASE_TRAPS = ("\u0131", "\u017f", "\u0130")
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|co\.uk|io|de|fr|gov|edu)\b(?:/\S*)?",
                   re.IGNORECASE)
+#: Every match of ``_URL`` contains one of these (a quick test before the slow pattern).
+_URL_HINT = re.compile(r"://|www\.|\.(?:com|org|net|co\.uk|io|de|fr|gov|edu)", re.IGNORECASE)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
 _MONTHS = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|jun(?:e)?|jul(?:y)?|aug(?:ust)?|"
            r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
@@ -144,6 +280,11 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+){2,}$")
 _SEPARATORS = re.compile(r"[|»«•·›‹/>]|\s-\s")
 _SENTENCE_END = re.compile(r"[.!?…。]['\"”’)\]]?$")
 _CREDIT_SLASHES = re.compile(r"^[A-Z][\w.' -]+(?:/[A-Z][\w.' -]+){1,}$")
+_SENTENCE_STOP = re.compile(r"[.!?](?:\s|$)")
+_NUMBER_LINE = re.compile(r"[\d\s.,:%+()-]+")
+_PATH_ROOT = re.compile(r"^(?:html>)?(?:body>?)?")
+_PATH_STEP = re.compile(r"[/>]")
+_LIST_PATH = re.compile(r"\b(?:li|ul|ol|dl|dd|dt|menu)\b")
 
 # Short stop-word lists (the most frequent function words) per language, used for the
 # stop-word density of a paragraph: running text is rich in them, chrome is not.
@@ -165,6 +306,11 @@ _STOPWORDS: dict[str, frozenset[str]] = {lang: frozenset(words.split()) for lang
           "dan zou of wat mijn men dit zo door over ze zich bij ook tot je",
 }.items()}
 
+#: Stop word -> indices (into ``_STOPWORDS``) of the languages listing it.
+_STOPWORD_LANGUAGES: dict[str, tuple[int, ...]] = {
+    w: tuple(k for k, words in enumerate(_STOPWORDS.values()) if w in words)
+    for w in set().union(*_STOPWORDS.values())}
+
 _TAGS: tuple[str, ...] = ("p", "div", "li", "td", "h", "dd", "span", "a", "other")
 _PATH_KEYWORDS: dict[str, str] = {
     "nav": r"nav|menu|breadcrumb|paginat|pager|topbar|toolbar|skip",
@@ -180,6 +326,11 @@ _PATH_KEYWORDS: dict[str, str] = {
     "form": r"form|input|search|login|subscribe|newsletter|signup",
 }
 _PATH_PATTERNS = {k: re.compile(v) for k, v in _PATH_KEYWORDS.items()}
+_COMMENT_CONTAINER = re.compile(r"comment|respond|repl(?:y|ies)|disqus|discussion|livefyre|talkback|gig-comments")
+#: A comment's header line: "<name> says:", a posting date with a time, a lone "Reply".
+_COMMENT_HEADER = re.compile(
+    r"\b(?:says|said|wrote|writes|sagt|schreibt|dit|dice|disse|zegt)\s*:\s*$|^(?:reply|antworten|r[ée]pondre|"
+    r"responder|rispondi|reageer)$|^(?:permalink|report(?: abuse)?|flag|like|recommend)$", re.IGNORECASE)
 
 _SELF_FEATURES: tuple[str, ...] = (
     "log_chars", "log_words", "mean_word_len", "stopword_density", "title_case_share", "upper_share",
@@ -196,13 +347,23 @@ _DOC_FEATURES: tuple[str, ...] = (
     "after_last_long", "dist_to_long", "long_share_window", "short_run", "doc_log_paragraphs",
     "doc_long_share", "dup_in_document", "has_context", "corpus_log_others", "corpus_share",
 )
+#: Page regions, from the HTML containers (blocks sharing tag path and class/id chain): how
+#: much of the page's text a block's container holds, where the block lies relative to the
+#: main container (the one holding most words of long paragraphs), whether it sits in a
+#: comment/reply container that is not the main one; and, for any input, how many comment
+#: headers ("Jane says:", "July 3, 2012 at 8:23 pm", "Reply") precede it.
+_REGION_FEATURES: tuple[str, ...] = (
+    "container_word_share", "in_main_container", "before_main", "after_main", "dist_to_main",
+    "comment_container", "comment_container_share", "comment_header", "comment_headers_before",
+)
 _NEIGHBOUR_BASE: tuple[str, ...] = ("log_words", "stopword_density", "ends_sentence", "link_density",
                                     "phrase_coverage")
 _NEIGHBOUR_FEATURES: tuple[str, ...] = tuple(
     f"{side}_{name}" for side in ("prev", "next", "window") for name in _NEIGHBOUR_BASE)
 
 #: Column names of the feature matrix, in order.
-FEATURE_NAMES: tuple[str, ...] = _SELF_FEATURES + _HTML_FEATURES + _DOC_FEATURES + _NEIGHBOUR_FEATURES
+FEATURE_NAMES: tuple[str, ...] = (_SELF_FEATURES + _HTML_FEATURES + _DOC_FEATURES + _NEIGHBOUR_FEATURES
+                                   + _REGION_FEATURES)
 #: Index of the categorical ``tag`` column (codes into ``_TAGS``).
 TAG_COLUMN = FEATURE_NAMES.index("tag")
 
@@ -223,7 +384,12 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     "link density": ("link_density",),
     "HTML class/id keywords": tuple(f"path_{k}" for k in _PATH_KEYWORDS),
     "chrome-like neighbours": _NEIGHBOUR_FEATURES,
+    "page region (comments, outside the main container)": _REGION_FEATURES,
 }
+
+_COMMENT_COLUMN = FEATURE_NAMES.index("comment_container")
+_AFTER_MAIN_COLUMN = FEATURE_NAMES.index("after_main")
+_GROUP_COLUMNS: list[list[int]] = [[FEATURE_NAMES.index(f) for f in g] for g in FEATURE_GROUPS.values()]
 
 #: A paragraph is "long" running text from this many words on (anchors the position features).
 LONG_WORDS = 25
@@ -244,11 +410,26 @@ class PhraseMatch:
 def find_phrase(text: str) -> PhraseMatch | None:
     """The chrome phrase found in ``text``: per category the first match, of those the
     longest (None when none matches)."""
+    lowered: str | None = text.lower()
+    if len(lowered) != len(text) or any(c in text for c in _CASE_TRAPS):
+        lowered = None
+    if lowered is None:  # the literals would not be a safe test: try every category
+        candidates = {c.name for c in _COMPILED}
+    else:
+        candidates = set()
+        if _ANY_LITERAL.search(lowered):
+            candidates.update(name for lit, names in _LITERAL_CATEGORIES if lit in lowered for name in names)
+        if _ANY_START.match(text):
+            candidates.update(c.name for c in _COMPILED if c.start and c.start.match(text))
+        if _ANY_REST.search(text):
+            candidates.update(c.name for c in _COMPILED if c.rest and c.rest.search(text))
     best: PhraseMatch | None = None
-    for category, pattern in _COMPILED:
-        m = pattern.search(text)
+    for category in _COMPILED:
+        if category.name not in candidates:
+            continue
+        m = category.pattern.search(text)
         if m and m.end() > m.start() and (best is None or m.end() - m.start() > best.end - best.start):
-            best = PhraseMatch(category, m.start(), m.end(), m.group())
+            best = PhraseMatch(category.name, m.start(), m.end(), m.group())
     return best
 
 
@@ -256,13 +437,18 @@ def find_phrase(text: str) -> PhraseMatch | None:
 RULE_SCORE = 0.9
 
 
-def rule(text: str, phrase: PhraseMatch | None) -> str | None:
+def rule(text: str, phrase: PhraseMatch | None, comment_region: bool = False) -> str | None:
     """Name of the high-precision chrome rule ``text`` meets, if any.
 
     Kinds of chrome too rare in the training pages for the model to learn, but unambiguous:
     a URL slug as a line, a bare URL, a licence/theme nag, a line that is mostly a chrome
-    phrase, a short credit or byline, a paragraph opening with a credit or bio title.
+    phrase, a short credit or byline, a paragraph opening with a credit or bio title, and
+    (HTML only, ``comment_region``) a block inside a comment/reply container that is not
+    the page's main container and comes after it -- user comments, which the training
+    pages hardly contain.
     """
+    if comment_region:
+        return "in a comment/reply container after the main text"
     stripped = text.strip()
     if _SLUG.match(stripped):
         return "slug line (URL path words joined by hyphens)"
@@ -284,10 +470,13 @@ def _stop_density(tokens: list[str], language: str | None) -> float:
     if not tokens:
         return 0.0
     if language in _STOPWORDS:
-        lists = [_STOPWORDS[language]]
-    else:
-        lists = list(_STOPWORDS.values())
-    return max(sum(t in words for t in tokens) for words in lists) / len(tokens)
+        words = _STOPWORDS[language]
+        return sum(t in words for t in tokens) / len(tokens)
+    counts = [0] * len(_STOPWORDS)  # language unknown: the best-fitting list
+    for t in tokens:
+        for k in _STOPWORD_LANGUAGES.get(t, ()):
+            counts[k] += 1
+    return max(counts) / len(tokens)
 
 
 def _tag_code(tag: str) -> int:
@@ -297,14 +486,27 @@ def _tag_code(tag: str) -> int:
     return _TAGS.index(tag) if tag in _TAGS else len(_TAGS) - 1
 
 
-def _self_features(paragraph: Paragraph, language: str | None) -> tuple[list[float], PhraseMatch | None]:
+@functools.lru_cache(maxsize=4096)
+def _char_classes(c: str) -> tuple[bool, bool, bool, bool]:
+    """Letter, upper-case, digit, punctuation."""
+    return c.isalpha(), c.isupper(), c.isdigit(), unicodedata.category(c).startswith("P")
+
+
+def _self_features(paragraph: Paragraph, language: str | None) -> tuple[list[float], PhraseMatch | None, int]:
+    """The paragraph's own features, its chrome phrase and its word count (of the raw line)."""
     text = unicodedata.normalize("NFKC", paragraph.text)
     n_chars = len(text)
     words = _WORD.findall(text)
     tokens = [w.casefold() for w in words]
     n_words = len(words)
-    letters = sum(c.isalpha() for c in text) or 1
-    url_chars = sum(len(m.group()) for m in _URL.finditer(text))
+    letters = upper = digits = punct = 0
+    for c, k in Counter(text).items():  # classify each distinct character once
+        is_alpha, is_upper, is_digit, is_punct = _char_classes(c)
+        letters += k * is_alpha
+        upper += k * is_upper
+        digits += k * is_digit
+        punct += k * is_punct
+    url_chars = sum(len(m.group()) for m in _URL.finditer(text)) if _URL_HINT.search(text) else 0
     phrase = find_phrase(text)
     row = [
         math.log1p(n_chars),
@@ -312,43 +514,55 @@ def _self_features(paragraph: Paragraph, language: str | None) -> tuple[list[flo
         (sum(map(len, words)) / n_words) if n_words else 0.0,
         _stop_density(tokens, language),
         (sum(w[0].isupper() for w in words) / n_words) if n_words else 0.0,
-        sum(c.isupper() for c in text) / letters,
-        sum(c.isdigit() for c in text) / max(n_chars, 1),
-        sum(unicodedata.category(c).startswith("P") for c in text) / max(n_chars, 1),
+        upper / (letters or 1),
+        digits / max(n_chars, 1),
+        punct / max(n_chars, 1),
         float(bool(_SENTENCE_END.search(text))),
-        float(len(re.findall(r"[.!?](?:\s|$)", text))),
+        float(len(_SENTENCE_STOP.findall(text))),
         text.count(",") / max(n_words, 1),
         float(len(_SEPARATORS.findall(text))),
         url_chars / max(n_chars, 1),
-        float(bool(_EMAIL.search(text))),
-        float(bool(_DATE.search(text))),
-        float(bool(_TIME.search(text))),
+        float("@" in text and bool(_EMAIL.search(text))),
+        float(digits > 0 and bool(_DATE.search(text))),  # both need a digit
+        float(digits > 0 and bool(_TIME.search(text))),
         float(bool(_SLUG.match(text))),
-        float(bool(re.fullmatch(r"[\d\s.,:%+()-]+", text))),
+        float(bool(_NUMBER_LINE.fullmatch(text))),
         float(bool(_CREDIT_SLASHES.match(text))),
         ((phrase.end - phrase.start) / max(n_chars, 1)) if phrase else 0.0,
         *(float(phrase is not None and phrase.category == c) for c in _CATEGORIES),
     ]
-    return row, phrase
+    if text != paragraph.text:  # the position features count the words of the raw line
+        n_words = len(_WORD.findall(paragraph.text))
+    return row, phrase, n_words
 
 
-def _html_features(paragraph: Paragraph) -> list[float]:
-    block = paragraph.block
-    if block is None:
-        return [0.0] + [math.nan] * (len(_HTML_FEATURES) - 1)
+_NO_HTML: tuple[float, ...] = (0.0,) + (math.nan,) * (len(_HTML_FEATURES) - 1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _block_features(tag: str, path: str, attrs: str) -> tuple[float, ...]:
+    """HTML features of a block (pages repeat the same tag, path and attributes a lot)."""
     # The path runs from the root ("html>body>..."): only the tags below <body> say anything.
-    inner = re.sub(r"^(?:html>)?(?:body>?)?", "", block.path.lower())
-    where = f"{inner} {block.attrs.lower()}"
-    tag = block.tag.lower()
-    return [
+    lower_path = path.lower()
+    where = f"{_PATH_ROOT.sub('', lower_path)} {attrs.lower()}"
+    tag = tag.lower()
+    return (
         1.0,
         float(_tag_code(tag)),
-        float(block.link_density),
-        float(len(re.findall(r"[/>]", block.path))),
-        float(bool(re.search(r"\b(?:li|ul|ol|dl|dd|dt|menu)\b", f"{tag} {block.path.lower()}"))),
+        math.nan,  # link density: per block, filled in by _html_features
+        float(len(_PATH_STEP.findall(path))),
+        float(bool(_LIST_PATH.search(f"{tag} {lower_path}"))),
         float(tag in {"h1", "h2", "h3", "h4", "h5", "h6"}),
         *(float(bool(p.search(where))) for p in _PATH_PATTERNS.values()),
-    ]
+    )
+
+
+def _html_features(paragraph: Paragraph) -> tuple[float, ...]:
+    block = paragraph.block
+    if block is None:
+        return _NO_HTML
+    row = _block_features(block.tag, block.path, block.attrs)
+    return (*row[:2], float(block.link_density), *row[3:])
 
 
 def feature_matrix(
@@ -366,11 +580,10 @@ def feature_matrix(
     width = len(FEATURE_NAMES)
     if n == 0:
         return np.zeros((0, width)), [], []
-    selfs, phrases = zip(*(_self_features(p, document.language) for p in paragraphs))
-    html = [_html_features(p) for p in paragraphs]
+    selfs, phrases, words = zip(*(_self_features(p, document.language) for p in paragraphs))
     self_m = np.asarray(selfs, dtype=float)
-    html_m = np.asarray(html, dtype=float)
-    n_words = np.array([len(_WORD.findall(p.text)) for p in paragraphs])
+    html_m = np.asarray([_html_features(p) for p in paragraphs], dtype=float)
+    n_words = np.asarray(words)
     long = n_words >= LONG_WORDS
     long_idx = np.flatnonzero(long)
     chars = np.array([len(p.text) for p in paragraphs], dtype=float)
@@ -416,8 +629,47 @@ def feature_matrix(
     padded = np.vstack([pad, base, pad])
     prev_m, next_m = padded[:-2], padded[2:]
     window_m = _window_mean(base)
-    matrix = np.hstack([self_m, html_m, doc_m, prev_m, next_m, window_m])
+    region_m = _region_features(paragraphs, n_words, long, self_m)
+    matrix = np.hstack([self_m, html_m, doc_m, prev_m, next_m, window_m, region_m])
     return matrix, list(phrases), others
+
+
+def _region_features(paragraphs: list[Paragraph], n_words: np.ndarray, long: np.ndarray,
+                     self_m: np.ndarray) -> np.ndarray:
+    """The ``_REGION_FEATURES`` columns (container ones NaN without HTML)."""
+    n = len(paragraphs)
+    has_date = self_m[:, _SELF_FEATURES.index("has_date")] > 0
+    has_time = self_m[:, _SELF_FEATURES.index("has_time")] > 0
+    short = n_words <= 12
+    header = ((has_date & has_time & short)
+              | np.array([bool(_COMMENT_HEADER.search(p.text.strip())) for p in paragraphs])).astype(float)
+    headers_before = np.log1p(np.cumsum(header) - header)
+    out = np.full((n, len(_REGION_FEATURES)), np.nan)
+    out[:, -2], out[:, -1] = header, headers_before
+    blocks = [p.block for p in paragraphs]
+    if any(b is None for b in blocks):
+        return out
+    ids: dict[tuple[str, str], int] = {}
+    key = np.array([ids.setdefault((b.path, b.attrs), len(ids)) for b in blocks])
+    words = np.bincount(key, weights=n_words, minlength=len(ids))
+    long_words = np.bincount(key, weights=n_words * long, minlength=len(ids))
+    main = int(np.argmax(long_words if long_words.max() > 0 else words))
+    total = max(float(words.sum()), 1.0)
+    idx = np.arange(n)
+    in_main = key == main
+    main_idx = np.flatnonzero(in_main)
+    pos = np.searchsorted(main_idx, idx)
+    left = main_idx[np.clip(pos - 1, 0, main_idx.size - 1)]
+    right = main_idx[np.clip(pos, 0, main_idx.size - 1)]
+    dist = np.minimum(np.abs(idx - left), np.abs(right - idx))
+    container_comment = np.array([bool(_COMMENT_CONTAINER.search(f"{path} {attrs}".lower()))
+                                  for path, attrs in ids])
+    comment = container_comment[key] & ~container_comment[main]
+    out[:, :-2] = np.column_stack([
+        words[key] / total, in_main, idx < main_idx[0], idx > main_idx[-1], np.log1p(np.minimum(dist, 50)),
+        comment, np.full(n, float(n_words[comment].sum()) / total),
+    ])
+    return out
 
 
 def _window_mean(values: np.ndarray) -> np.ndarray:
@@ -495,35 +747,53 @@ class BoilerplateDetector(Detector):
 
     def score(self, document: Document, context: CorpusStats | None = None) -> DetectorResult:
         """Score every paragraph; evidence for those at or above ``threshold``."""
-        n = len(document.paragraphs)
-        if n == 0:
-            return DetectorResult.empty(0)
-        features, phrases, others = feature_matrix(document, context)
+        return self.score_many([document], context)[0]
+
+    def score_many(self, documents: Sequence[Document],
+                   context: CorpusStats | None = None) -> list[DetectorResult]:
+        """Score several documents with one model call for all their paragraphs (and one
+        more for the explanation probes of the flagged paragraphs nothing else explains)."""
+        built = [feature_matrix(d, context) for d in documents]
+        sizes = [len(d.paragraphs) for d in documents]
+        features = np.vstack([b[0] for b in built]) if built else np.zeros((0, len(FEATURE_NAMES)))
         model_scores = self.predict(features)
-        rules = [rule(p.text, phrases[i]) for i, p in enumerate(document.paragraphs)]
+        comments = (features[:, _COMMENT_COLUMN] == 1) & (features[:, _AFTER_MAIN_COLUMN] == 1)
+        rules = [rule(p.text, phrase, bool(c)) for p, phrase, c in zip(
+            (p for d in documents for p in d.paragraphs), (ph for b in built for ph in b[1]), comments)]
         scores = np.where([r is not None for r in rules], np.maximum(model_scores, RULE_SCORE), model_scores)
         flagged = np.flatnonzero(scores >= self.threshold)
-        reasons = self._top_groups(features, model_scores, flagged)
-        evidence: list[list] = [[] for _ in range(n)]
-        for i in flagged:
-            paragraph = document.paragraphs[i]
-            phrase = phrases[i]
-            if phrase is not None:
-                start = paragraph.start + _raw_offset(paragraph.text, phrase.start)
-                end = paragraph.start + _raw_offset(paragraph.text, phrase.end)
-                evidence[i].append(self.evidence(
-                    paragraph, f"chrome phrase ({phrase.category}): {phrase.text!r}", (start, end)))
-            if rules[i] is not None and model_scores[i] < RULE_SCORE:
-                evidence[i].append(self.evidence(
-                    paragraph, f"rule: {rules[i]} (score {RULE_SCORE}; model alone {model_scores[i]:.2f})"))
-            if others[i] >= self.min_corpus_others:
-                evidence[i].append(self.evidence(
-                    paragraph, f"line shared by {others[i]} other documents of the corpus"))
-            groups = reasons.get(int(i))
-            if groups:
-                evidence[i].append(self.evidence(
-                    paragraph, f"model {model_scores[i]:.2f}; strongest signals: {', '.join(groups)}"))
-        return DetectorResult([float(s) for s in scores], evidence)
+        phrases = [ph for b in built for ph in b[1]]
+        others = [k for b in built for k in b[2]]
+        # the model is explained only where no phrase, rule or corpus count says why
+        unexplained = np.array([i for i in flagged if phrases[i] is None and rules[i] is None
+                                and others[i] < self.min_corpus_others], dtype=int)
+        reasons = self._top_groups(features, model_scores, unexplained)
+        results, offset = [], 0
+        for document, n in zip(documents, sizes):
+            evidence: list[list[Evidence]] = [[] for _ in range(n)]
+            for i in flagged[(flagged >= offset) & (flagged < offset + n)]:
+                evidence[i - offset] = self._evidence(document.paragraphs[i - offset], phrases[i], rules[i],
+                                                      float(model_scores[i]), others[i], reasons.get(int(i)))
+            results.append(DetectorResult([float(v) for v in scores[offset:offset + n]], evidence))
+            offset += n
+        return results
+
+    def _evidence(self, paragraph: Paragraph, phrase: PhraseMatch | None, rule_name: str | None,
+                  model_score: float, others: int, groups: list[str] | None) -> list[Evidence]:
+        """Evidence of one flagged paragraph: phrase, rule, corpus count, strongest signals."""
+        out = []
+        if phrase is not None:
+            start = paragraph.start + _raw_offset(paragraph.text, phrase.start)
+            end = paragraph.start + _raw_offset(paragraph.text, phrase.end)
+            out.append(self.evidence(paragraph, f"chrome phrase ({phrase.category}): {phrase.text!r}", (start, end)))
+        if rule_name is not None and model_score < RULE_SCORE:
+            out.append(self.evidence(
+                paragraph, f"rule: {rule_name} (score {RULE_SCORE}; model alone {model_score:.2f})"))
+        if others >= self.min_corpus_others:
+            out.append(self.evidence(paragraph, f"line shared by {others} other documents of the corpus"))
+        if groups:
+            out.append(self.evidence(paragraph, f"model {model_score:.2f}; strongest signals: {', '.join(groups)}"))
+        return out
 
     def aggregate(self, document: Document, result: DetectorResult) -> float:
         """Share of the document's characters that is boilerplate (length-weighted score)."""
@@ -531,20 +801,34 @@ class BoilerplateDetector(Detector):
 
     def _top_groups(self, features: np.ndarray, scores: np.ndarray, rows: np.ndarray) -> dict[int, list[str]]:
         """For each flagged row, the feature groups whose reset to a running-text value lowers
-        the score most (at least 0.05), strongest first."""
+        the score most (at least 0.05), strongest first.
+
+        One model call for all probes; a probe equal to its row (the group is missing or
+        already at the running-text value) is not scored: its drop is 0."""
         if rows.size == 0 or self.top_features <= 0:
             return {}
         _, meta = self._model()
         reference = np.asarray(meta["content_reference"], dtype=float)
+        original = features[rows]
+        drops = np.zeros((rows.size, len(FEATURE_GROUPS)))
+        probes, where = [], []
+        for g, cols in enumerate(_GROUP_COLUMNS):
+            part = original[:, cols]
+            missing = np.isnan(part)
+            reset = np.where(missing, np.nan, reference[cols])
+            changed = ~np.all((reset == part) | missing, axis=1)
+            if changed.any():
+                probe = original[changed]
+                probe[:, cols] = reset[changed]
+                probes.append(probe)
+                where.append((np.flatnonzero(changed), g))
+        if probes:
+            probed = self.predict(np.vstack(probes))
+            k = 0
+            for r, g in where:
+                drops[r, g] = scores[rows[r]] - probed[k:k + r.size]
+                k += r.size
         names = list(FEATURE_GROUPS)
-        columns = [[FEATURE_NAMES.index(f) for f in FEATURE_GROUPS[g]] for g in names]
-        probes = np.repeat(features[rows], len(names), axis=0)
-        for r in range(rows.size):
-            for g, cols in enumerate(columns):
-                row = probes[r * len(names) + g]
-                keep_missing = np.isnan(row[cols])
-                row[cols] = np.where(keep_missing, np.nan, reference[cols])
-        drops = (scores[rows][:, None] - self.predict(probes).reshape(rows.size, len(names)))
         out: dict[int, list[str]] = {}
         for r, i in enumerate(rows):
             order = np.argsort(-drops[r])[: self.top_features]

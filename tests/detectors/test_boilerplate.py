@@ -10,10 +10,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qualityscan.corpus import CorpusStats
 from qualityscan.detectors import create
-from qualityscan.detectors.boilerplate import FEATURE_NAMES, BoilerplateDetector, feature_matrix, find_phrase
+from qualityscan.detectors.boilerplate import (
+    _COMPILED,
+    FEATURE_NAMES,
+    BoilerplateDetector,
+    _literals,
+    feature_matrix,
+    find_phrase,
+)
 from qualityscan.document import Document
 from qualityscan.model import ModelIntegrityError, shipped_model_path
 from qualityscan.segment import segment
@@ -69,6 +78,37 @@ def test_chrome_phrases(text: str, category: str) -> None:
 ])
 def test_running_text_matches_no_phrase(text: str) -> None:
     assert find_phrase(text) is None
+
+
+def _reference_find_phrase(text: str):
+    """find_phrase without its prefilter: every category's alternation on every line."""
+    best = None
+    for category in _COMPILED:
+        m = category.pattern.search(text)
+        if m and m.end() > m.start() and (best is None or m.end() - m.start() > best[2] - best[1]):
+            best = (category.name, m.start(), m.end())
+    return best
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([
+    "Leave a Reply", "Photo: AFP via Getty", "REUTERS/", "© 2020", "(c) 2019", "Designed by", "is a writer for",
+    "Related Posts", "Previous", "Share", "Comments are closed", "Popular posts", "nächster Artikel",
+    "ı", "ſ", "İ", "K", "ﬁ", " ", "the", "text", "Copyright", "SHARE THIS", "x", ":", "1 Comment",
+]), max_size=8))
+def test_phrase_prefilter_changes_nothing(parts: list[str]) -> None:
+    text = "".join(parts)
+    found = find_phrase(text)
+    assert (found and (found.category, found.start, found.end)) == _reference_find_phrase(text)
+
+
+def test_phrase_literals_are_required() -> None:
+    # every phrase with a literal prefilter: its examples contain the literal
+    assert _literals(r"leave a (?:reply|comment)") == ("leave a ",)
+    assert _literals(r"(?:designed|developed) by") == ("designed", "developed")
+    assert _literals(r"\(c\) (?:19|20)\d\d") == ("(c) ",)
+    assert _literals(r"comments? (?:are|is) closed") == ("comment",)
+    assert _literals(r"(?:a|b)|c") == ()
 
 
 def test_feature_matrix_plain_and_html_shapes() -> None:
@@ -186,6 +226,45 @@ def test_html_blocks_are_used(detector: BoilerplateDetector) -> None:
                    "Registered office: 1 High Street"):
         assert results[chrome][0] >= 0.5, (chrome, results[chrome][0])
     assert results[article][0] < 0.5
+
+
+def test_comment_thread_after_the_article(detector: BoilerplateDetector) -> None:
+    from qualityscan import readers
+    article = " ".join(f"Sentence {k} of the report explains what the council decided and why it matters "
+                       "to the people who live in the town." for k in range(4))
+    comment = ("I have lived here for thirty years and I think the council is wrong about this, "
+               "because the budget should have gone to the schools and the roads first.")
+    page = (
+        f"<html><body><article class='post'><h1>Council approves budget</h1><p>{article}</p><p>{article}</p>"
+        "</article><div id='comments' class='comments-area'><h3>2 Responses</h3><ol class='comment-list'>"
+        f"<li id='comment-1' class='comment'><p>Jane says:</p><p>{comment}</p></li>"
+        f"<li id='comment-2' class='comment'><p>Tom says:</p><p>{comment} Really.</p></li></ol></div>"
+        "</body></html>")
+    doc = readers.document_from_html(page, id="c", source="c.html")
+    segment(doc)
+    doc.language = "en"
+    x, _, _ = feature_matrix(doc)
+    results = scored(detector, doc)
+    row = {p.text: i for i, p in enumerate(doc.paragraphs)}
+    assert x[row[comment], FEATURE_NAMES.index("comment_container")] == 1
+    assert x[row[comment], FEATURE_NAMES.index("after_main")] == 1
+    assert x[row[article], FEATURE_NAMES.index("in_main_container")] == 1
+    assert results[comment][0] >= 0.5
+    assert any("comment/reply container" in e.message for e in results[comment][1])
+    assert results[article][0] < 0.5
+
+
+def test_score_many_equals_score(detector: BoilerplateDetector) -> None:
+    docs = [seed(prefix) for prefix in ("000", "001", "002", "003", "004")]
+    corpus = CorpusStats()
+    for d in docs:
+        corpus.add(d)
+    together = detector.score_many(docs, corpus)
+    for doc, result in zip(docs, together):
+        alone = detector.score(doc, corpus)
+        assert result.scores == alone.scores and result.evidence == alone.evidence
+    reversed_batch = detector.score_many(docs[::-1], corpus)[::-1]
+    assert [r.scores for r in reversed_batch] == [r.scores for r in together]
 
 
 # -- registry and the model file --------------------------------------------------------------
