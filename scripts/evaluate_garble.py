@@ -5,7 +5,9 @@
 The language models come from the shipped model file (fitted on human text that is never a
 classifier row, see scripts/train_garble.py); the classifier is refitted in every fold of a
 GroupKFold on the source document / article, so every score below is for a document whose
-outputs were all outside training. The baseline (character 2-4-gram TF-IDF + logistic
+outputs were all outside training. The stacked character n-gram regression behind the
+``char_ngram_lr`` feature is refitted inside every fold too (out-of-fold on the fold's training
+rows, fitted on all of them for the held-out rows). The baseline (character 2-4-gram TF-IDF + logistic
 regression, on the same quote-folded text and the same folds) runs in the same pass.
 
 Leave-one-system-family-out: for each MQM MT family, the folds are refitted without any of
@@ -18,6 +20,7 @@ Writes ``docs/evaluation/garble_results.json`` and prints every figure.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -40,9 +43,10 @@ from train_garble import (
     make_classifier,
     source_weights,
     split_sentences_into_paragraphs,
+    stacked_char_column,
 )
 
-from qualityscan.detectors.garble import document_features, fold, load_bundle
+from qualityscan.detectors.garble import FEATURES, document_features, fold, hashed_char_ngrams, load_bundle
 from qualityscan.model import shipped_model_path
 
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "evaluation" / "garble_results.json"
@@ -73,18 +77,22 @@ class Rows:
         self.group = np.array([d.group for d in docs])[self.doc]
 
 
-def cross_validate(rows: Rows, x: np.ndarray, folds: int, exclude_family: str | None = None,
+def cross_validate(rows: Rows, x: np.ndarray, hashed: Any, folds: int, exclude_family: str | None = None,
                    tfidf: Any = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """Out-of-fold scores for every row (the model and optionally the baseline)."""
+    """Out-of-fold scores for every row (the model and optionally the baseline). The stacked
+    ``char_ngram_lr`` column is refitted inside every fold (out-of-fold on the training rows)."""
     ours = np.full(len(rows.label), np.nan)
     base = np.full(len(rows.label), np.nan) if tfidf is not None else None
+    col = FEATURES.index("char_ngram_lr")
     for train_idx, test_idx in GroupKFold(folds).split(x, groups=rows.group):
         tr = train_idx[rows.label[train_idx] >= 0]
         if exclude_family is not None:
             tr = tr[rows.family[tr] != exclude_family]
+        xf = x.copy()
+        xf[tr, col], xf[test_idx, col], _ = stacked_char_column(hashed, rows.label, rows.group, tr, test_idx)
         weights = source_weights(rows.source[tr], rows.label[tr])
-        clf = make_classifier().fit(x[tr], rows.label[tr], sample_weight=weights)
-        ours[test_idx] = clf.predict_proba(x[test_idx])[:, 1]
+        clf = make_classifier().fit(xf[tr], rows.label[tr], sample_weight=weights)
+        ours[test_idx] = clf.predict_proba(xf[test_idx])[:, 1]
         if base is not None:
             lr = LogisticRegression(C=4.0, class_weight="balanced", max_iter=1000, solver="liblinear")
             lr.fit(tfidf[tr], rows.label[tr])
@@ -117,12 +125,17 @@ def tasks(rows: Rows, scores: np.ndarray) -> dict[str, dict[str, float]]:
     out["mlqe_document_any_vs_postedit"] = doc_level(rows, scores, mlqe, mt)
     out["bt_paragraph"] = auc_ap(mt[bt].astype(int), scores[bt])
     out["bt_document"] = doc_level(rows, scores, bt, mt)
+    syn = rows.source == "synthetic"
+    originals = rows.human & np.isin(rows.group, rows.group[syn]) & (mqm | bt) & (rows.label == 0)
+    m = (syn & (rows.label == 1)) | originals
+    out["synthetic_damage_vs_human_originals"] = auc_ap(syn[m].astype(int), scores[m])
     llm = rows.source == "llm"
     garbled = rows.label == 1
     out["llm_backtranslated_vs_fluent_paragraph"] = auc_ap(garbled[llm].astype(int), scores[llm])
-    fluent = llm & ~garbled
-    out["llm_fluent_flag_rate_at_0.5"] = {"auc": round(float((scores[fluent] >= 0.5).mean()), 4), "ap": float("nan"),
-                                          "n_pos": 0, "n_neg": int(fluent.sum())}
+    for name, fluent in (("llm_fluent_flag_rate_at_0.5", llm & ~garbled),
+                         ("human_news_negatives_flag_rate_at_0.5", rows.source == "news")):
+        out[name] = {"auc": round(float((scores[fluent] >= 0.5).mean()), 4), "ap": float("nan"),
+                     "n_pos": 0, "n_neg": int(fluent.sum())}
     return out
 
 
@@ -139,12 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     res, shipped, meta = load_bundle(args.model)
     docs = load_docs(args.data_root)
-    x = np.vstack(featurize(docs, res))
+    x = np.vstack(featurize(docs, dataclasses.replace(res, char_lr=None)))  # refitted per fold
     rows = Rows(docs)
+    hashed = hashed_char_ngrams(rows.text)
     print(f"{len(docs)} documents, {len(rows.label)} paragraphs, features in {time.time() - t0:.0f}s", flush=True)
     tfidf = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=5, max_features=100_000,
                             sublinear_tf=True).fit_transform(rows.text)
-    ours, base = cross_validate(rows, x, args.folds, tfidf=tfidf)
+    ours, base = cross_validate(rows, x, hashed, args.folds, tfidf=tfidf)
     command = " ".join([COMMAND, *(sys.argv[1:] if argv is None else argv)])
     results: dict[str, Any] = {"command": command, "folds": args.folds, "loso_folds": args.loso_folds,
                                "model_sha256": meta["sha256"],
@@ -176,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     loso: dict[str, Any] = {}
     mqm = rows.source == "mqm"
     for fam in families:
-        ours_f, base_f = cross_validate(rows, x, args.loso_folds, exclude_family=fam,
+        ours_f, base_f = cross_validate(rows, x, hashed, args.loso_folds, exclude_family=fam,
                                         tfidf=None if args.no_loso_baseline else tfidf)
         sel = mqm & rows.agree & (rows.human | (rows.family == fam))
         major = sel & (rows.human | rows.major)

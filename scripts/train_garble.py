@@ -7,12 +7,19 @@ Data (see docs/evaluation/garble.md for the full composition rules):
 
 * language models: human-written English only - the ground-truth main text of the
   ``boilerplate`` pages (scrapinghub, CleanEval, CleanPortalEval; never the AGPL ``dragnet``
-  part) and the human BBC articles of ``machine_text`` except the held-out fifth kept for the
-  false-positive check and any article that is also a back-translation original.
+  part) and three fifths of the human BBC articles of ``machine_text`` (one fifth is held out
+  for the false-positive check, one fifth are classifier negatives), leaving out any article
+  that is also a back-translation original.
 * classifier: ``mt/`` MQM zh->en (MT with major errors vs human translations, documents
-  rebuilt from their segments), ``mt/`` MLQE-PE (MT rated poor vs the post-edits), and the
-  ``paraphrase/`` back-translation pairs (rewrite vs original). The language-model texts are
-  never classifier rows, so the language-model features are not flattered on negatives.
+  rebuilt from their segments), ``mt/`` MLQE-PE (MT rated poor vs the post-edits), the
+  ``paraphrase/`` back-translation pairs (rewrite vs original), fluent vs back-translated
+  chat-model news, human BBC news (negatives), and damaged copies of some human documents
+  (``synthetic_docs``: respelled/split names, glued words, lost sentence boundaries). The
+  language-model texts are never classifier rows, so the language-model features are not
+  flattered on negatives.
+* a logistic regression on hashed character n-grams gives one more feature
+  (``char_ngram_lr``), stacked: its value on every training row comes from a regression that
+  did not see that row's group.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import argparse
 import gzip
 import hashlib
 import json
+import random
 import re
 import sys
 import time
@@ -31,6 +39,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+from sklearn.preprocessing import normalize
 
 from qualityscan.detectors.garble import (
     BOS,
@@ -42,10 +54,12 @@ from qualityscan.detectors.garble import (
     UNK,
     NGramLM,
     Resources,
+    char_ngram_scores,
     char_view,
     document_features,
     fold,
     function_view,
+    hashed_char_ngrams,
     tokenize,
     word_view,
 )
@@ -100,7 +114,9 @@ def human_news(root: Path) -> list[dict[str, Any]]:
         text = repair_flattened(r.get("text_full") or r["text"])
         if _key12(text) in bt_keys or _key12(r["text"]) in bt_keys:
             continue
-        rows.append({"group": r["group"], "text": text, "heldout": stable_bucket(r["group"]) == 0})
+        bucket = stable_bucket(r["group"])
+        # fifth 0: held out for the false-positive check; fifth 1: classifier negatives; rest: LMs
+        rows.append({"group": r["group"], "text": text, "heldout": bucket == 0, "classifier": bucket == 1})
     return rows
 
 
@@ -117,7 +133,7 @@ def lm_paragraphs(root: Path) -> tuple[list[str], dict[str, int]]:
                 out.append(para)
                 sources[f"boilerplate/{r['source']}"] += 1
     for r in human_news(root):
-        if not r["heldout"]:
+        if not r["heldout"] and not r["classifier"]:
             out.extend(split_sentences_into_paragraphs(r["text"], 3))
             sources["machine_text/human"] += 1
     return out, dict(sources)
@@ -284,10 +300,98 @@ def llm_docs(root: Path) -> list[Doc]:
     return docs
 
 
+def news_docs(root: Path) -> list[Doc]:
+    """Human BBC news (the fifth of articles kept out of the language models and of the
+    false-positive check) as negatives: the fluent human text the detector must leave alone."""
+    docs = []
+    for r in human_news(root):
+        if r["classifier"]:
+            paras = split_sentences_into_paragraphs(r["text"], 3)
+            docs.append(Doc("news", "news|" + r["group"], "human-news", "human", True, paras, [0] * len(paras),
+                            [{}] * len(paras)))
+    return docs
+
+
 def load_docs(root: Path, mlqe_share: int = 3) -> list[Doc]:
     """All classifier documents; MLQE-PE is thinned to every ``mlqe_share``-th article."""
     mlqe = [d for d in mlqe_docs(root) if stable_bucket(d.group, mlqe_share) == 0]
-    return mqm_docs(root) + mlqe + bt_docs(root) + llm_docs(root)
+    docs = mqm_docs(root) + mlqe + bt_docs(root) + llm_docs(root) + news_docs(root)
+    return docs + synthetic_docs(docs)
+
+
+# ---------------------------------------------------------------------------------------------
+# Synthetic surface damage (composition rule in docs/evaluation/garble.md)
+# ---------------------------------------------------------------------------------------------
+
+_MID_NAME = re.compile(r"(?<=[a-z,] )[A-Z][a-z]{4,}\b")
+_GLUE_NEXT = re.compile(r"(?<=[A-Za-z]{3}) (?=(?:as|of|the|and|for|with|was|that) )")
+_BOUNDARY = re.compile(r"(?<=[a-z])\. (?=[A-Z][a-z])")
+_SOUND_ALIKE = dict(zip("lrbpdtgkszmnvwaeiou", "rlpbtdkgzsnmwveaieo"))
+
+
+def _respell(name: str, rng: random.Random) -> str:
+    """One edit a transliteration round trip makes: a sound-alike letter, a dropped or a doubled
+    letter (never the first letter)."""
+    i = rng.randrange(1, len(name))
+    kind = rng.randrange(3)
+    if kind == 0 and name[i] in _SOUND_ALIKE:
+        return name[:i] + _SOUND_ALIKE[name[i]] + name[i + 1:]
+    if kind == 1:
+        return name[:i] + name[i + 1:]
+    return name[:i] + name[i] + name[i:]
+
+
+def corrupt(text: str, names: Counter[str], rng: random.Random) -> str | None:
+    """``text`` with one kind of round-trip-translation surface damage, or None if none applies:
+    a name respelled or split, a function word glued to the word before it, a lost space or a
+    lost full stop at a sentence boundary, a proper noun in lower case, stray punctuation."""
+    ops = []
+    mid = [m for m in _MID_NAME.finditer(text) if names[m.group()] >= 2]
+    if mid:
+        ops += ["respell", "split", "lower"]
+    if _GLUE_NEXT.search(text):
+        ops.append("glue")
+    if _BOUNDARY.search(text):
+        ops += ["dot_glue", "lost_stop"]
+    if text.rstrip().endswith("."):
+        ops.append("stray")
+    if not ops:
+        return None
+    op = rng.choice(ops)
+    if op in ("respell", "split", "lower"):
+        m = rng.choice(mid)
+        name = m.group()
+        new = {"respell": lambda: _respell(name, rng),
+               "split": lambda: name[:-2] + " " + name[-2:].capitalize(),
+               "lower": name.lower}[op]()
+        return text[:m.start()] + new + text[m.end():]
+    if op == "stray":
+        return text.rstrip() + " ."
+    pattern, repl = {"glue": (_GLUE_NEXT, ""), "dot_glue": (_BOUNDARY, "."), "lost_stop": (_BOUNDARY, " ")}[op]
+    m = rng.choice(list(pattern.finditer(text)))
+    return text[:m.start()] + repl + text[m.end():]
+
+
+def synthetic_docs(docs: list[Doc], share: int = 3, rate: float = 0.5) -> list[Doc]:
+    """Damaged copies of every ``share``-th human document of ``mqm`` and ``bt`` (by group
+    hash): each paragraph is damaged by :func:`corrupt` with probability ``rate`` and becomes a
+    positive; undamaged paragraphs of the copy are not rows (they duplicate the original). The
+    copy keeps the original's group, so grouped splits never separate them."""
+    rng = random.Random(0)
+    out = []
+    for d in docs:
+        if not d.human or d.source not in ("mqm", "bt") or stable_bucket(d.group, share) != 0:
+            continue
+        names = Counter(m.group() for p in d.paragraphs for m in _MID_NAME.finditer(p))
+        paras, labels = [], []
+        for p in d.paragraphs:
+            new = corrupt(p, names, rng) if rng.random() < rate else None
+            paras.append(new or p)
+            labels.append(1 if new else -1)
+        if 1 in labels:
+            out.append(Doc("synthetic", d.group, "synthetic", "synthetic", False, paras, labels,
+                           [{}] * len(paras)))
+    return out
 
 
 def featurize(docs: list[Doc], res: Resources) -> list[np.ndarray]:
@@ -306,6 +410,35 @@ def stack(docs: list[Doc], feats: list[np.ndarray], keep=None) -> tuple[np.ndarr
         ys.append(lab[m])
         di.append(np.full(m.sum(), i))
     return np.vstack(xs), np.concatenate(ys), np.concatenate(di)
+
+
+def row_texts(docs: list[Doc], keep=None) -> list[str]:
+    """Folded text of the rows :func:`stack` returns, in the same order."""
+    return [fold(p) for d in docs if keep is None or keep(d)
+            for p, label in zip(d.paragraphs, d.labels) if label >= 0]
+
+
+def fit_char_lr(h: sparse.csr_matrix, y: np.ndarray) -> dict[str, np.ndarray]:
+    """idf over the given rows, then a class-balanced logistic regression (the settings of the
+    evaluation's TF-IDF baseline) on hashed character n-grams; plain arrays for the model file."""
+    df = np.bincount(h.indices, minlength=h.shape[1])
+    idf = (np.log((1 + h.shape[0]) / (1 + df)) + 1.0).astype(np.float32)
+    lr = LogisticRegression(C=4.0, class_weight="balanced", max_iter=1000, solver="liblinear")
+    lr.fit(normalize(h.multiply(idf).tocsr()), y)
+    return {"idf": idf, "coef": lr.coef_[0].astype(np.float32), "intercept": float(lr.intercept_[0])}
+
+
+def stacked_char_column(h: sparse.csr_matrix, y: np.ndarray, groups: np.ndarray, train: np.ndarray,
+                        test: np.ndarray | None = None, inner_folds: int = 2,
+                        ) -> tuple[np.ndarray, np.ndarray | None, dict[str, np.ndarray]]:
+    """The ``char_ngram_lr`` feature without label leakage: out-of-fold values for the
+    ``train`` rows (inner GroupKFold), values for ``test`` rows from a regression fitted on all
+    ``train`` rows, and that regression's state."""
+    col = np.empty(len(train))
+    for a, b in GroupKFold(inner_folds).split(train, groups=groups[train]):
+        col[b] = char_ngram_scores(h[train[b]], fit_char_lr(h[train[a]], y[train[a]]))
+    state = fit_char_lr(h[train], y[train])
+    return col, (char_ngram_scores(h[test], state) if test is not None else None), state
 
 
 def make_classifier():
@@ -345,14 +478,20 @@ def main(argv: list[str] | None = None) -> int:
     x, y, di = stack(docs, feats)
     print(f"classifier rows: {len(y)} ({int(y.sum())} garbled) from {len(docs)} documents", flush=True)
     row_sources = np.array([d.source for d in docs])[di]
+    groups = np.array([d.group for d in docs])[di]
+    h = hashed_char_ngrams(row_texts(docs))
+    col, _, state["char_lr"] = stacked_char_column(h, y, groups, np.arange(len(y)))
+    x[:, FEATURES.index("char_ngram_lr")] = col
+    print(f"stacked character n-gram regression fitted in {time.time() - t0:.0f}s", flush=True)
     clf = make_classifier().fit(x, y, sample_weight=source_weights(row_sources, y))
 
     meta = save_model({"resources": state, "classifier": clf, "features": FEATURES}, args.out, {
         "name": "garble",
-        "kind": "HistGradientBoostingClassifier over garble features + n-gram LMs",
+        "kind": "HistGradientBoostingClassifier over garble features + n-gram LMs + stacked char n-gram LR",
         "features": list(FEATURES),
         "lm_sources": sources,
-        "classifier_sources": {s: sum(1 for d in docs if d.source == s) for s in ("mqm", "mlqe", "bt", "llm")},
+        "classifier_sources": {s: sum(1 for d in docs if d.source == s)
+                               for s in ("mqm", "mlqe", "bt", "llm", "news", "synthetic")},
         "data_root": str(args.data_root),
         "training_rows": len(y), "training_positives": int(y.sum()),
         "metrics": "see docs/evaluation/garble.md (scripts/evaluate_garble.py)",

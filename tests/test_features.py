@@ -1,12 +1,19 @@
 import math
+import random
 
+import numpy as np
 import pytest
 
 from qualityscan.document import DETECTOR_NAMES, Document, Evidence, Report
 from qualityscan.features import (
+    _MIN_RESTATE_TERMS,
     DOCUMENT,
     FEATURE_NAMES,
     PER_DETECTOR,
+    RESTATED_CONTAINMENT,
+    _quantile,
+    _restated,
+    _tokens,
     document_features,
     feature_names,
     vector,
@@ -92,6 +99,23 @@ def test_restated_share_and_short_lines():
     assert 0 < g["doc_short_line_text_share"] < 0.1
 
 
+def test_style_features_read_sentence_rhythm_and_reporting():
+    uniform = ["One two three four five six.", "One two three four five six.", "One two three four five six."]
+    varied = ["One two.", "One two three four five six seven eight nine ten eleven twelve.", "One two three."]
+
+    def doc(paragraphs):
+        return document_features(_report(paragraphs, {}))
+
+    assert doc(uniform)["doc_sentence_length_variation"] == 0.0
+    assert doc(varied)["doc_sentence_length_variation"] > 0.5
+    assert doc(uniform)["doc_log_words_per_sentence"] == pytest.approx(math.log1p(6))
+    news = doc(['"We will rebuild," the mayor said on 12 May, according to Reuters.'])
+    assert news["doc_reporting_verbs_per_word"] == pytest.approx(2 / 12)
+    assert news["doc_digit_share"] > 0 and news["doc_capitalised_share"] == pytest.approx(3 / 12)
+    assert news["doc_commas_per_word"] == pytest.approx(2 / 12)
+    assert doc(uniform)["doc_type_token_ratio_100"] == pytest.approx(6 / 18)
+
+
 def test_empty_document_gives_finite_features():
     report = Report(Document("e", "e", ""), scores={"garble": 0.0})
     f = document_features(report)
@@ -104,3 +128,47 @@ def test_vector_orders_and_names_missing_features():
     assert vector(f, names) == [f[n] for n in names]
     with pytest.raises(KeyError, match="repetition_doc"):
         vector(f, feature_names(["garble", "repetition"]))
+
+
+def _restated_every_pair(texts: list[str]) -> tuple[float, float]:
+    """The definition of the restated features, comparing every paragraph with every window."""
+    terms = [_tokens(t)[1] for t in texts]
+    total = sum(len(t) for t in texts) or 1
+    restated = best_overall = 0.0
+    for i in range(1, len(texts)):
+        if len(terms[i]) < _MIN_RESTATE_TERMS:
+            continue
+        best = 0.0
+        for j in range(i):
+            window = terms[j] | terms[j + 1] if j + 1 < i else terms[j]
+            if len(window) >= 3:
+                best = max(best, len(terms[i] & window) / len(terms[i]))
+        best_overall = max(best_overall, best)
+        restated += len(texts[i]) if best >= RESTATED_CONTAINMENT else 0
+    return restated / total, best_overall
+
+
+def test_restated_index_gives_the_values_of_comparing_every_pair():
+    rng = random.Random(3)
+    vocabulary = [f"w{k:03d}xy" for k in range(120)]  # distinct in their first six letters
+    for k in range(60):
+        texts = [" ".join(rng.sample(vocabulary, rng.randint(3, 20))) for _ in range(rng.randint(20, 70))]
+        if k % 2:  # with glued pairs and shortened copies of earlier paragraphs
+            texts += [rng.choice(texts) + " " + rng.choice(texts) for _ in range(5)]
+            texts += [" ".join(rng.sample(t.split(), max(1, len(t.split()) * 3 // 4))) for t in rng.sample(texts, 8)]
+        rng.shuffle(texts)
+        assert _restated(texts, [_tokens(t)[1] for t in texts]) == _restated_every_pair(texts)
+
+
+def test_quantile_is_numpys():
+    rng = random.Random(5)
+    for _ in range(2000):
+        values = sorted(rng.choice([0.0, 0.5, 1.0, rng.random()]) for _ in range(rng.randint(1, 40)))
+        for q in (0.75, 0.9):
+            assert _quantile(values, q) == float(np.quantile(values, q))
+
+
+def test_word_count_and_terms_survive_lower_casing_that_changes_length():
+    # "İ" lower-cases to two characters: words are counted on the original text
+    count, terms = _tokens("İstanbul hosts the summit")
+    assert count == 4 and "summit" in terms

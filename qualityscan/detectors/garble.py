@@ -15,8 +15,14 @@ Feature families:
   flagged with the paragraph where the main spelling appears.
 * **glued words** ("Kongas" = "Kong" + "as", "May.Meanwhile"), **casing anomalies** (a
   sentence starting in lower case, a common word capitalised mid-sentence, a proper noun in
-  lower case such as "america"), **stray punctuation** (". .", a closing quote with no
-  opener), article/preposition rates and repeated phrases.
+  lower case such as "america"), **stray punctuation** (". .", an unpaired quote
+  mark), article/preposition rates and repeated phrases.
+* a **stacked lexical score**: a logistic regression over hashed character n-grams, fitted
+  out-of-fold on the classifier's training rows (it carries word choice, not evidence).
+
+Batches: :meth:`GarbleDetector.score_many` runs each language model once over all the
+paragraphs of a batch of documents and calls the classifier once; every value still depends
+on its own paragraph / document only.
 
 Curly quotes and dashes are folded to ASCII before any feature is computed: human
 translations in the training data use curly quotes far more often than MT does, and a model
@@ -39,11 +45,13 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cdist
+from scipy import sparse
+from sklearn.preprocessing import normalize
 from threadpoolctl import ThreadpoolController
 
 from qualityscan.detectors.base import Detector, DetectorResult, length_weighted_mean
@@ -71,6 +79,7 @@ _ABBREV = re.compile(
     r"Corp|Ltd|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|etc|al|approx|Fig|Vol|Rev)\.)$")
 _DOT_GLUE = re.compile(r"(?<![\w./@])([A-Za-z][a-z]+)([.!?;,])([A-Z][a-z]+)")
 _CAMEL_GLUE = re.compile(r"\b[a-z]{3,}[A-Z][a-z]{2,}\b")
+_QUOTE_REOPEN = re.compile(r'^\s*"|[.!?:]\s+"[A-Z]')
 _STRAY = re.compile(r"[.,;:]\s+[.,;:](?!\.)|\s[.,;:](?=\s|$)|,,|\(\s*\)")
 
 FUNCTION_WORDS: frozenset[str] = frozenset(["a", "an", "the", "this", "that", "these", "those", "some", "any", "no", "every", "each", "either", "neither", "all", "both", "half", "several", "many", "much", "more", "most", "few", "fewer", "less", "least", "other", "another", "such", "what", "which", "who", "whom", "whose", "i", "me", "my", "mine", "we", "us", "our", "ours", "you", "your", "yours", "he", "him", "his", "she", "her", "hers", "it", "its", "they", "them", "their", "theirs", "myself", "yourself", "himself", "herself", "itself", "ourselves", "themselves", "one", "ones", "of", "in", "on", "at", "by", "for", "with", "about", "against", "between", "into", "through", "during", "before", "after", "above", "below", "to", "from", "up", "down", "out", "off", "over", "under", "again", "further", "then", "once", "here", "there", "when", "where", "why", "how", "as", "until", "while", "since", "than", "because", "although", "though", "unless", "if", "whether", "so", "nor", "or", "and", "but", "yet", "not", "only", "also", "very", "too", "just", "even", "still", "already", "ever", "never", "always", "often", "is", "are", "was", "were", "be", "been", "being", "am", "have", "has", "had", "having", "do", "does", "did", "doing", "will", "would", "shall", "should", "can", "could", "may", "might", "must", "ought", "'s", "'t"])
@@ -87,20 +96,22 @@ def fold(text: str) -> str:
     return text.translate(_FOLD)
 
 
-@dataclass
 class Token:
-    text: str
-    start: int  # offset in the paragraph
-    end: int
-    initial: bool  # first word of a sentence (or after an opening quote / colon)
+    """A token of a folded paragraph; offsets index into the paragraph."""
 
-    @property
-    def is_word(self) -> bool:
-        return self.text[0].isalpha()
+    __slots__ = ("capitalised", "end", "initial", "is_word", "start", "text")
 
-    @property
-    def capitalised(self) -> bool:
-        return self.text[0].isupper()
+    def __init__(self, text: str, start: int, end: int, initial: bool) -> None:
+        self.text = text
+        self.start = start
+        self.end = end
+        self.initial = initial  # first word of a sentence (or after an opening quote / colon)
+        first = text[:1]
+        self.is_word = first.isalpha()
+        self.capitalised = first.isupper()
+
+    def __repr__(self) -> str:
+        return f"Token({self.text!r}, {self.start}, {self.end}, {self.initial})"
 
 
 def sentence_bounds(text: str) -> list[int]:
@@ -120,9 +131,11 @@ def tokenize(text: str) -> list[list[Token]]:
         initial = True
         for m in _TOKEN.finditer(text, pos, end):
             t = m.group()
-            is_word = t[0].isalpha()
-            tokens.append(Token(t, m.start(), m.end(), initial and is_word))
-            if is_word or t[0].isdigit():
+            c = t[0]
+            is_word = c.isalpha()
+            start, stop = m.span()
+            tokens.append(Token(t, start, stop, initial and is_word))
+            if is_word or c.isdigit():
                 initial = False
             elif t in "\":(-":
                 initial = True
@@ -201,17 +214,16 @@ class NGramLM:
         """All log-probabilities of :meth:`logprob_many` in one array, and each sequence's length."""
         pad = self.order - 1
         get, unk, bos, eos = self.index.get, self.index[UNK], self.index[BOS], self.index[EOS]
+        padding, unks = [bos] * pad, itertools.repeat(unk)
         ids_list: list[int] = []
-        scored: list[int] = []
-        lengths = []
         for seq in sequences:
-            ids_list.extend([bos] * pad)
-            scored.extend(range(len(ids_list), len(ids_list) + len(seq) + 1))
-            ids_list.extend(get(t, unk) for t in seq)
+            ids_list.extend(padding)
+            ids_list.extend(map(get, seq, unks))
             ids_list.append(eos)
-            lengths.append(len(seq) + 1)
         ids = np.asarray(ids_list, dtype=np.int64)
-        pos = np.asarray(scored, dtype=np.int64)
+        lengths = np.fromiter((len(seq) + 1 for seq in sequences), dtype=np.int64, count=len(sequences))
+        # scored positions: every token and end of sequence, not the padding before them
+        pos = np.repeat(_starts(lengths + pad) + pad - _starts(lengths), lengths) + np.arange(lengths.sum())
         words = ids[pos]
         p = np.exp2(self.unigram[words].astype(np.float64))
         ctx = np.zeros(len(words), dtype=np.int64)
@@ -227,7 +239,7 @@ class NGramLM:
             with np.errstate(divide="ignore", invalid="ignore"):
                 higher = (np.maximum(count - d, 0) + d * types * p) / total
             p = np.where(found, higher, p)
-        return np.log2(np.maximum(p, 1e-30)), np.asarray(lengths, dtype=np.int64)
+        return np.log2(np.maximum(p, 1e-30)), lengths
 
 
 def _keys(ids: np.ndarray, n: int, base: int, order: int) -> np.ndarray:
@@ -290,8 +302,52 @@ FEATURES: tuple[str, ...] = (
     "glued_words", "dot_glue", "camel_glue", "lower_sentence_start", "mid_capital_common",
     "lower_proper", "title_case", "stray_punct", "quote_unbalanced", "article_rate",
     "preposition_rate", "short_sentence", "no_final_punct", "repeated_bigram",
-    "name_variants", "doc_name_variants", "doc_word_lp_mean", "doc_fw_lp_mean",
+    "name_variants", "doc_name_variants", "doc_word_lp_mean", "doc_fw_lp_mean", "char_ngram_lr",
 )
+
+#: Hashed byte n-grams of the lower-cased text behind the ``char_ngram_lr`` feature:
+#: sublinear tf x idf, L2-normalised, scored by a logistic regression fitted on the classifier's
+#: training rows (stacked out-of-fold; see scripts/train_garble.py).
+CHAR_NGRAM_ORDERS = (2, 3, 4)
+CHAR_NGRAM_BITS = 18
+
+
+def hashed_char_ngrams(texts: Sequence[str]) -> sparse.csr_matrix:
+    """Sublinear term frequencies of the hashed 2-4-byte n-grams of each (folded) text, one
+    row per text; computed with numpy over all texts at once (Fibonacci hashing of the packed
+    bytes, the order mixed in), about ten times faster than scikit-learn's Python analyser."""
+    encoded = [t.lower().encode("utf-8") for t in texts]
+    size = 2 ** CHAR_NGRAM_BITS
+    if not encoded:
+        return sparse.csr_matrix((0, size))
+    lengths = np.fromiter((len(e) + 1 for e in encoded), dtype=np.int64, count=len(encoded))
+    data = np.frombuffer(b"\x00".join(encoded) + b"\x00", dtype=np.uint8).astype(np.uint64)
+    row = np.repeat(np.arange(len(encoded)), lengths)
+    row[np.cumsum(lengths) - 1] = -1  # the separator byte belongs to no text
+    rows, cols = [], []
+    code = data.copy()
+    for n in range(2, max(CHAR_NGRAM_ORDERS) + 1):
+        m = len(data) - n + 1
+        code = (code[:m] << np.uint64(8)) | data[n - 1:]
+        if n in CHAR_NGRAM_ORDERS:
+            ok = (row[:m] >= 0) & (row[:m] == row[n - 1:])
+            h = (code[ok] + np.uint64(n << 40)) * np.uint64(0x9E3779B97F4A7C15)
+            rows.append(row[:m][ok])
+            cols.append((h >> np.uint64(64 - CHAR_NGRAM_BITS)).astype(np.int64))
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    x = sparse.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(encoded), size))
+    x.sum_duplicates()
+    np.log(x.data, out=x.data)
+    x.data += 1.0
+    return x
+
+
+def char_ngram_scores(x: sparse.csr_matrix, state: dict[str, np.ndarray]) -> np.ndarray:
+    """Probability of garble from :func:`hashed_char_ngrams` rows under a fitted ``state``
+    (``idf``, ``coef``, ``intercept``)."""
+    x = normalize(x.multiply(state["idf"]).tocsr())
+    z = x @ state["coef"] + state["intercept"]
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 @dataclass
@@ -314,19 +370,52 @@ class Resources:
     char_lm: NGramLM
     counts: dict[str, int]  # lower-cased word -> count in the human corpus
     cap_ratio: dict[str, float]  # lower-cased word -> share of mid-sentence uses capitalised
+    char_lr: dict[str, np.ndarray] | None = None  # see char_ngram_scores; None while training
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Resources:
         return cls(NGramLM(state["word_lm"]), NGramLM(state["fw_lm"]), NGramLM(state["char_lm"]),
-                   state["counts"], state["cap_ratio"])
+                   state["counts"], state["cap_ratio"], state.get("char_lr"))
 
 
-def _worst_window(lp: np.ndarray, width: int) -> tuple[float, int]:
-    if len(lp) <= width:
-        return float(lp.mean()), 0
-    means = np.convolve(lp, np.ones(width) / width, mode="valid")
-    i = int(means.argmin())
-    return float(means[i]), i
+def _starts(lengths: np.ndarray) -> np.ndarray:
+    """Start offset of each of consecutive segments of the given lengths."""
+    out = np.zeros(len(lengths), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=out[1:])
+    return out
+
+
+def _segment_means(a: np.ndarray, lengths: np.ndarray, empty: float) -> np.ndarray:
+    """Mean of each consecutive segment of ``a`` (``empty`` for a segment of length 0)."""
+    out = np.full(len(lengths), empty, dtype=np.float64)
+    nz = lengths > 0
+    if nz.any():
+        out[nz] = np.add.reduceat(a, _starts(lengths)[nz]) / lengths[nz]
+    return out
+
+
+def _segment_worst(a: np.ndarray, lengths: np.ndarray, width: int, empty: float,
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Per segment: the lowest mean over ``width`` consecutive values (the segment mean when
+    it is not longer than ``width``) and where that window starts inside the segment."""
+    worst = _segment_means(a, lengths, empty)
+    at = np.zeros(len(lengths), dtype=np.int64)
+    long_ = np.flatnonzero(lengths > width)
+    if len(long_):
+        win = a[: len(a) - width + 1].copy()
+        for j in range(1, width):
+            win += a[j: len(a) - width + 1 + j]
+        win /= width
+        counts = lengths[long_] - width + 1
+        vstart = _starts(counts)
+        v = win[np.repeat(_starts(lengths)[long_] - vstart, counts) + np.arange(counts.sum())]
+        mins = np.minimum.reduceat(v, vstart)
+        seg = np.repeat(np.arange(len(long_)), counts)
+        hit = np.flatnonzero(v == mins[seg])
+        first = hit[np.unique(seg[hit], return_index=True)[1]]  # first minimum per segment
+        worst[long_] = mins
+        at[long_] = first - vstart
+    return worst, at
 
 
 def _is_title(sentences: Sequence[Sequence[Token]]) -> bool:
@@ -345,34 +434,61 @@ def _char_scorable(sentences: list[list[Token]]) -> list[Token]:
     return [t for s in sentences for t in s if t.is_word and len(t.text) >= 3 and (t.initial or not t.capitalised)]
 
 
-def lm_scores(tokenized: Sequence[list[list[Token]]], res: Resources,
-              ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """Per paragraph: word-model and function-word-model log2 P per token, and the
-    character model's mean log2 P per scorable word; one vectorised pass per model."""
+class LMStats(NamedTuple):
+    """One paragraph's language-model summary (log2 probabilities; window starts index its
+    tokens)."""
+
+    word_mean: float
+    word_worst3: float
+    word_worst_at: int
+    word_surprising: float
+    fw_mean: float
+    fw_worst4: float
+    fw_worst_at: int
+    char_mean: float
+    char_worst: float
+
+
+def _drop_eos(lp: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    keep = np.ones(len(lp), dtype=bool)
+    keep[np.cumsum(lengths) - 1] = False
+    return lp[keep]
+
+
+def lm_stats(tokenized: Sequence[list[list[Token]]], res: Resources) -> list[LMStats]:
+    """:class:`LMStats` of every paragraph (each a list of tokenized sentences): one
+    vectorised pass per model over all of them, however many documents they come from."""
     sents = [s for para in tokenized for s in para]
-    words = [t for para in tokenized for t in _char_scorable(para)]
-    wl = res.word_lm.logprob_many([word_view(s, res.word_lm.index) for s in sents])
-    fw = res.fw_lm.logprob_many([function_view(s) for s in sents])
-    ch_mean = np.zeros(0)
-    if words:
-        ch, lengths = res.char_lm.logprob_flat([char_view(t.text) for t in words])
-        ch_mean = np.add.reduceat(ch, np.concatenate([[0], np.cumsum(lengths)[:-1]])) / lengths
-    out = []
-    si = wi = 0
-    for para in tokenized:
-        n, m = len(para), len(_char_scorable(para))
-        out.append((np.concatenate([a[:-1] for a in wl[si:si + n]]) if n else np.zeros(0),
-                    np.concatenate([a[:-1] for a in fw[si:si + n]]) if n else np.zeros(0),
-                    ch_mean[wi:wi + m]))
-        si, wi = si + n, wi + m
-    return out
+    n_tok = np.array([sum(len(s) for s in para) for para in tokenized], dtype=np.int64)
+    scorable = [_char_scorable(para) for para in tokenized]
+    words = [t.text.lower() for para in scorable for t in para]
+    n_words = np.array([len(w) for w in scorable], dtype=np.int64)
+    word_index = res.word_lm.index
+    wl = _drop_eos(*res.word_lm.logprob_flat([word_view(s, word_index) for s in sents]))
+    fw = _drop_eos(*res.fw_lm.logprob_flat([function_view(s) for s in sents]))
+    word_worst, word_at = _segment_worst(wl, n_tok, 3, -8.0)
+    fw_worst, fw_at = _segment_worst(fw, n_tok, 4, -3.0)
+    if words:  # a word's score does not depend on its context: each distinct word once
+        distinct, inverse = np.unique(np.array(words), return_inverse=True)
+        ch, lengths = res.char_lm.logprob_flat([char_view(w) for w in distinct.tolist()])
+        ch_word = (np.add.reduceat(ch, _starts(lengths)) / lengths)[inverse]
+    else:
+        ch_word = np.zeros(0)
+    char_worst = np.full(len(tokenized), -3.0)
+    nz = n_words > 0
+    if nz.any():
+        char_worst[nz] = np.minimum.reduceat(ch_word, _starts(n_words)[nz])
+    columns = (_segment_means(wl, n_tok, -8.0), word_worst, word_at,
+               _segment_means((wl < -16).astype(np.float64), n_tok, 0.0),
+               _segment_means(fw, n_tok, -3.0), fw_worst, fw_at,
+               _segment_means(ch_word, n_words, -3.0), char_worst)
+    return [LMStats(*row) for row in zip(*(c.tolist() for c in columns))]
 
 
 def paragraph_features(text: str, res: Resources, sentences: list[list[Token]] | None = None,
-                       lm: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-                       ) -> tuple[dict[str, float], list[Finding]]:
+                       lm: LMStats | None = None) -> tuple[dict[str, float], list[Finding]]:
     """Features of one paragraph (without the document-level ones) and its findings;
-    ``sentences`` (``tokenize(fold(text))``) and ``lm`` (its :func:`lm_scores`) are passed
+    ``sentences`` (``tokenize(fold(text))``) and ``lm`` (its :func:`lm_stats`) are passed
     when the caller already has them."""
     text = fold(text)
     if sentences is None:
@@ -380,35 +496,35 @@ def paragraph_features(text: str, res: Resources, sentences: list[list[Token]] |
     f: dict[str, float] = dict.fromkeys(FEATURES, 0.0)
     findings: list[Finding] = []
     words = [t for s in sentences for t in s if t.is_word]
-    n_tok = sum(len(s) for s in sentences)
-    f["log_tokens"] = math.log1p(n_tok)
+    flat = [t for s in sentences for t in s]
+    f["log_tokens"] = math.log1p(len(flat))
     if not words:
         f.update(word_lp_mean=-8.0, word_lp_worst3=-8.0, fw_lp_mean=-3.0, fw_lp_worst4=-3.0,
                  char_lp_mean=-3.0, char_lp_worst_word=-3.0)
         return f, findings
 
     # -- language models ---------------------------------------------------------------
-    flat = [t for s in sentences for t in s]
-    wl, fw, char_lp = lm if lm is not None else lm_scores([sentences], res)[0]
-    f["word_lp_mean"] = float(wl.mean())
-    f["word_lp_worst3"], wi = _worst_window(wl, 3)
-    f["word_surprising"] = float((wl < -16).mean())
-    f["fw_lp_mean"] = float(fw.mean())
-    f["fw_lp_worst4"], fi = _worst_window(fw, 4)
-    for i, lp, width, label in ((wi, f["word_lp_worst3"], 3, "word"), (fi, f["fw_lp_worst4"], 4, "function-word")):
+    if lm is None:
+        lm = lm_stats([sentences], res)[0]
+    f["word_lp_mean"] = lm.word_mean
+    f["word_lp_worst3"] = lm.word_worst3
+    f["word_surprising"] = lm.word_surprising
+    f["fw_lp_mean"] = lm.fw_mean
+    f["fw_lp_worst4"] = lm.fw_worst4
+    for i, lp, width, label in ((lm.word_worst_at, lm.word_worst3, 3, "word"),
+                                (lm.fw_worst_at, lm.fw_worst4, 4, "function-word")):
         a, b = flat[i], flat[min(i + width, len(flat)) - 1]
         findings.append(Finding(f"least probable {label} window ({lp:.1f} bits/token under the "
                                 f"human-English {label} model)", a.start, b.end, kind=f"{label}_window"))
-    f["oov_rate"] = sum(1 for t in words if t.text.lower() not in res.counts) / len(words)
-    if len(char_lp):
-        f["char_lp_mean"] = float(char_lp.mean())
-        f["char_lp_worst_word"] = float(char_lp.min())
-    else:
-        f["char_lp_mean"] = f["char_lp_worst_word"] = -3.0
+    lows = [t.text.lower() for t in words]
+    counts = res.counts
+    f["oov_rate"] = sum(1 for w in lows if w not in counts) / len(words)
+    f["char_lp_mean"] = lm.char_mean
+    f["char_lp_worst_word"] = lm.char_worst
 
     # -- glued words -------------------------------------------------------------------
-    for t in words:
-        split = _glued_split(t.text, res)
+    for t, low in zip(words, lows):
+        split = _glued_split(t.text, res) if len(low) >= 5 and low not in counts else None
         if split:
             f["glued_words"] += 1
             findings.append(Finding(f"glued words: {t.text!r} reads as {split[0]!r} + {split[1]!r}",
@@ -429,16 +545,15 @@ def paragraph_features(text: str, res: Resources, sentences: list[list[Token]] |
             f["lower_sentence_start"] += 1
             findings.append(Finding(f"sentence starts in lower case: {first.text!r}", first.start,
                                     first.end, kind="casing"))
-    for k, t in enumerate(words):
-        low = t.text.lower()
-        isolated = not (k > 0 and words[k - 1].capitalised and not words[k - 1].initial) and \
-            not (k + 1 < len(words) and words[k + 1].capitalised)
-        if t.capitalised and not t.initial and not titled and isolated and t.text != "I" \
-                and _common_lower(res, low):
+    cap_ratio = res.cap_ratio
+    for k, (t, low) in enumerate(zip(words, lows)):
+        if t.capitalised and not t.initial and not titled and t.text != "I" \
+                and not (k > 0 and words[k - 1].capitalised and not words[k - 1].initial) \
+                and not (k + 1 < len(words) and words[k + 1].capitalised) and _common_lower(res, low):
             f["mid_capital_common"] += 1
             findings.append(Finding(f"common word capitalised mid-sentence: {t.text!r}", t.start, t.end,
                                     kind="casing"))
-        elif t.text.islower() and res.counts.get(low, 0) >= 10 and res.cap_ratio.get(low, 0.0) > 0.95:
+        elif t.text.islower() and counts.get(low, 0) >= 10 and cap_ratio.get(low, 0.0) > 0.95:
             f["lower_proper"] += 1
             findings.append(Finding(f"proper noun in lower case: {t.text!r}", t.start, t.end, kind="casing"))
 
@@ -446,13 +561,13 @@ def paragraph_features(text: str, res: Resources, sentences: list[list[Token]] |
     for m in _STRAY.finditer(text):
         f["stray_punct"] += 1
         findings.append(Finding(f"stray punctuation {m.group().strip()!r}", m.start(), m.end(), kind="punct"))
-    quotes = [m.start() for m in re.finditer('"', text)]
-    if len(quotes) % 2 or (quotes and quotes[0] > 0 and text[quotes[0] - 1].isalnum()
-                           and text[quotes[0] + 1: quotes[0] + 2] in ("", " ")):
+    # an odd count is not damage when a quote re-opens at a paragraph or sentence start (news
+    # style for a quotation over several paragraphs, flattened into one line by some scrapers);
+    # it is also dropped when the document as a whole pairs up (see batch_features)
+    if text.count('"') % 2 and not _QUOTE_REOPEN.search(text):
         f["quote_unbalanced"] = 1.0
-        q = quotes[-1] if len(quotes) % 2 else quotes[0]
-        findings.append(Finding("unmatched quotation mark", q, q + 1, kind="punct"))
-    lows = [t.text.lower() for t in words]
+        q = text.rindex('"')
+        findings.append(Finding("unmatched quotation mark", q, q + 1, kind="quote"))
     f["article_rate"] = sum(w in ARTICLES for w in lows) / len(lows)
     f["preposition_rate"] = sum(w in PREPOSITIONS for w in lows) / len(lows)
     f["short_sentence"] = float(sum(1 for s in sentences if 0 < sum(t.is_word for t in s) <= 3)
@@ -659,29 +774,52 @@ def _ref(first: int, current: int, mentions: list[list[list[Token]]], name: str)
 
 def document_features(paragraphs: Sequence[str], res: Resources) -> tuple[np.ndarray, list[list[Finding]]]:
     """Feature matrix (rows = paragraphs, columns = :data:`FEATURES`) and findings per paragraph."""
-    rows, findings = [], []
-    tokenized = [tokenize(fold(p)) for p in paragraphs]
-    for p, sents, lm in zip(paragraphs, tokenized, lm_scores(tokenized, res)):
-        f, fi = paragraph_features(p, res, sents, lm)
-        rows.append(f)
-        findings.append(fi)
-    variants = name_variants(paragraphs, res, tokenized)
-    for v in variants:
-        rows[v.paragraph]["name_variants"] += 1
-        findings[v.paragraph].append(Finding(
-            f"name spelled {v.variant!r} here but {v.main!r} elsewhere in the document "
-            f"(see paragraph {v.main_paragraph})", v.start, v.end, v.main_paragraph, kind="name"))
-    if rows:
-        weights = np.array([max(r["log_tokens"], 0.1) for r in rows])
-        for key, src in (("doc_word_lp_mean", "word_lp_mean"), ("doc_fw_lp_mean", "fw_lp_mean")):
-            value = float(np.average([r[src] for r in rows], weights=weights))
-            for r in rows:
-                r[key] = value
-        n_var = len(variants) / len(rows)
-        for r in rows:
-            r["doc_name_variants"] = n_var
-    matrix = np.array([[r[k] for k in FEATURES] for r in rows], dtype=np.float64).reshape(len(rows), len(FEATURES))
-    return matrix, findings
+    return batch_features([paragraphs], res)[0]
+
+
+_COL = {name: i for i, name in enumerate(FEATURES)}
+
+
+def batch_features(documents: Sequence[Sequence[str]], res: Resources,
+                   ) -> list[tuple[np.ndarray, list[list[Finding]]]]:
+    """:func:`document_features` of several documents (each given as its paragraph texts),
+    with the language models run once over all of them; a document's features do not
+    depend on the other documents."""
+    folded = [[fold(p) for p in doc] for doc in documents]
+    tokenized = [[tokenize(p) for p in doc] for doc in folded]
+    stats = iter(lm_stats([sents for doc in tokenized for sents in doc], res))
+    out = []
+    for texts, doc_tokens in zip(folded, tokenized):
+        rows, findings = [], []
+        for text, sents in zip(texts, doc_tokens):
+            f, fi = paragraph_features(text, res, sents, next(stats))
+            rows.append([f[k] for k in FEATURES])
+            findings.append(fi)
+        matrix = np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
+        if sum(t.count('"') for t in texts) % 2 == 0:
+            # a quotation running over several paragraphs (news style: each of its paragraphs
+            # opens with a quote mark, only the last closes it) is not damage
+            matrix[:, _COL["quote_unbalanced"]] = 0.0
+            findings = [[x for x in fi if x.kind != "quote"] for fi in findings]
+        variants = name_variants(texts, res, doc_tokens)
+        for v in variants:
+            matrix[v.paragraph, _COL["name_variants"]] += 1
+            findings[v.paragraph].append(Finding(
+                f"name spelled {v.variant!r} here but {v.main!r} elsewhere in the document "
+                f"(see paragraph {v.main_paragraph})", v.start, v.end, v.main_paragraph, kind="name"))
+        if len(rows):
+            weights = np.maximum(matrix[:, _COL["log_tokens"]], 0.1)
+            for key, src in (("doc_word_lp_mean", "word_lp_mean"), ("doc_fw_lp_mean", "fw_lp_mean")):
+                matrix[:, _COL[key]] = float(np.average(matrix[:, _COL[src]], weights=weights))
+            matrix[:, _COL["doc_name_variants"]] = len(variants) / len(rows)
+        out.append((matrix, findings))
+    if res.char_lr is not None and sum(len(m) for m, _ in out):
+        lexical = char_ngram_scores(hashed_char_ngrams([t for doc in folded for t in doc]), res.char_lr)
+        at = 0
+        for matrix, _ in out:
+            matrix[:, _COL["char_ngram_lr"]] = lexical[at: at + len(matrix)]
+            at += len(matrix)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -749,20 +887,35 @@ class GarbleDetector(Detector):
 
     def predict(self, paragraphs: Sequence[str]) -> tuple[np.ndarray, list[list[Finding]]]:
         """Scores (0..1) and findings for a document given as its paragraph texts."""
+        return self.predict_many([paragraphs])[0]
+
+    def predict_many(self, documents: Sequence[Sequence[str]]) -> list[tuple[np.ndarray, list[list[Finding]]]]:
+        """:meth:`predict` of several documents with one classifier call for all of them."""
         res, clf, _ = self._bundle()
-        if not paragraphs:
-            return np.zeros(0), []
-        x, findings = document_features(paragraphs, res)
-        # one small matrix per document: OpenMP threads only add start-up and contention cost
-        with _thread_controller().limit(limits=1, user_api="openmp"):
-            return clf.predict_proba(x)[:, 1], findings
+        feats = batch_features(documents, res)
+        sizes = [len(m) for m, _ in feats]
+        scores = np.zeros(0)
+        if sum(sizes):
+            # small matrices: OpenMP threads only add start-up and contention cost
+            with _thread_controller().limit(limits=1, user_api="openmp"):
+                scores = clf.predict_proba(np.vstack([m for m, _ in feats]))[:, 1]
+        parts = np.split(scores, np.cumsum(sizes)[:-1]) if sizes else []
+        return [(part, fi) for part, (_, fi) in zip(parts, feats)]
 
     def score(self, document: Document, context: CorpusStats | None = None) -> DetectorResult:
-        paragraphs = document.paragraphs
-        scores, findings = self.predict([p.text for p in paragraphs])
+        return self.score_many([document], context)[0]
+
+    def score_many(self, documents: Sequence[Document],
+                   context: CorpusStats | None = None) -> list[DetectorResult]:
+        """Features of the whole batch first, then one classifier call (see :meth:`predict_many`)."""
+        predictions = self.predict_many([[p.text for p in d.paragraphs] for d in documents])
         checker = self._grammar()
+        return [self._result(d, scores, findings, checker) for d, (scores, findings) in zip(documents, predictions)]
+
+    def _result(self, document: Document, scores: np.ndarray, findings: list[list[Finding]],
+                checker: Any) -> DetectorResult:
         evidence: list[list[Evidence]] = []
-        for p, s, fi in zip(paragraphs, scores, findings):
+        for p, s, fi in zip(document.paragraphs, scores, findings):
             # a name spelled two ways is a checkable fact worth showing at any score
             items = [self._to_evidence(p, x) for x in fi if x.kind == "name"]
             if s >= self.threshold:
@@ -798,6 +951,7 @@ __all__ = [
     "GarbleDetector",
     "NGramLM",
     "Resources",
+    "batch_features",
     "document_features",
     "fold",
     "load_bundle",

@@ -17,6 +17,8 @@ from qualityscan.detectors.garble import (
     UNK,
     GarbleDetector,
     NGramLM,
+    _segment_worst,
+    batch_features,
     document_features,
     fold,
     load_bundle,
@@ -118,6 +120,55 @@ def test_stray_punctuation_and_quotes(res):
     assert f["quote_unbalanced"] == 0 and f["stray_punct"] == 0
 
 
+def test_quotes_over_several_paragraphs_are_not_damage(res):
+    col = FEATURES.index("quote_unbalanced")
+    # news style: every paragraph of a long quotation opens with a quote mark, the last closes it
+    x, findings = document_features(['"The talks were long and hard.', '"We agreed on a timetable," he said.'], res)
+    assert x[:, col].tolist() == [0, 0] and not any(kinds(fi, "quote") for fi in findings)
+    # the same flattened onto one line by a scraper
+    f, _ = paragraph_features('He thanked the team. "The talks were long. "We agreed," he said.', res)
+    assert f["quote_unbalanced"] == 0
+    # a quotation opened in one paragraph and closed in the next pairs up over the document
+    x, _ = document_features(['He said the talks went "well and', 'quickly" on Friday.'], res)
+    assert x[:, col].tolist() == [0, 0]
+    x, _ = document_features(['He said the talks went well" on Friday.', 'They left.'], res)
+    assert x[:, col].tolist() == [1, 0]
+
+
+# -- batching --------------------------------------------------------------------------------
+
+def test_segment_statistics_match_a_direct_computation():
+    rng = np.random.default_rng(0)
+    lengths = np.array([0, 1, 3, 4, 9, 2, 0, 7])
+    a = rng.normal(-8, 4, lengths.sum())
+    worst, at = _segment_worst(a, lengths, 3, -99.0)
+    for k, (start, n) in enumerate(zip(np.cumsum(lengths) - lengths, lengths)):
+        seg = a[start:start + n]
+        if n == 0:
+            assert worst[k] == -99.0
+        elif n <= 3:
+            assert worst[k] == pytest.approx(seg.mean()) and at[k] == 0
+        else:
+            means = np.convolve(seg, np.ones(3) / 3, mode="valid")
+            assert worst[k] == pytest.approx(means.min()) and at[k] == means.argmin()
+
+
+def test_batch_results_do_not_depend_on_the_batch(res):
+    texts = ["The minister said that the talks would continue.\nAnthony Brinken met Blinken. Blinken left.",
+             "A short note.", "", "Hong Kongas well as the sea. balloon over america\nA fluent closing line."]
+    docs = [segment(Document(str(i), "t", t)) for i, t in enumerate(texts)]
+    det = GarbleDetector()
+    together = det.score_many(docs)
+    for doc, batched in zip(docs, together):
+        alone = det.score(doc)
+        assert alone.scores == batched.scores and alone.evidence == batched.evidence
+    many = batch_features([[p.text for p in d.paragraphs] for d in docs], res)
+    for doc, (x, _) in zip(docs, many):
+        assert np.array_equal(x, document_features([p.text for p in doc.paragraphs], res)[0])
+    lexical = np.concatenate([x[:, FEATURES.index("char_ngram_lr")] for x, _ in many])
+    assert ((lexical > 0) & (lexical < 1)).all()
+
+
 # -- names -----------------------------------------------------------------------------------
 
 def test_sound_code_links_romanisations():
@@ -209,7 +260,7 @@ def seed_scores():
 
 def test_back_translated_seeds_score_above_fluent_ones(seed_scores):
     means = {k: float(np.mean(v[1])) for k, v in seed_scores.items()}
-    assert min(means["002"], means["004"]) > max(means["001"], means["003"]), means
+    assert min(means["002"], means["004"]) > max(means["001"], means["003"]) + 0.1, means
     assert means["004"] > max(means["001"], means["003"]) + 0.2, means
 
 
