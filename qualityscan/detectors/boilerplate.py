@@ -30,14 +30,16 @@ from __future__ import annotations
 import functools
 import math
 import re
+import struct
 import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+import ahocorasick
 import numpy as np
 
 from qualityscan.corpus import normalise_line
@@ -209,27 +211,27 @@ def _usable(literal: str) -> bool:
 
 @dataclass(frozen=True)
 class _Category:
-    """One category's phrases as one alternation, with a cheap test that rules most lines
-    out before the alternation runs: a match needs one of ``literals`` in the lower-cased
-    line, or ``start`` (the phrases anchored at the line start) to match there, or
-    ``rest`` (phrases without a usable literal) to match somewhere."""
+    """One category's phrases as one alternation, with a cheap test that rules most phrases
+    out before any regex runs: phrase ``k`` can match only if one of ``literals[k]`` occurs
+    in the lower-cased line, or, for the phrases anchored at the line start (``starts``),
+    if ``start`` matches there. Phrases without a usable literal (``rest``) are always tried."""
 
     name: str
+    phrases: tuple[str, ...]
     pattern: re.Pattern[str]
-    literals: frozenset[str]
+    literals: tuple[tuple[str, ...], ...]
+    starts: tuple[int, ...]
     start: re.Pattern[str] | None
-    rest: re.Pattern[str] | None
+    rest: tuple[int, ...]
 
     @classmethod
     def build(cls, name: str, patterns: list[str]) -> _Category:
-        start = [p for p in patterns if p.startswith("^")]
-        literals = {p: _literals(p) for p in patterns if p not in start and "[A-Z]" not in p}
-        literals = {p: lits for p, lits in literals.items() if lits}
-        rest = [p for p in patterns if p not in start and p not in literals]
-        words = {lit.lower() for lits in literals.values() for lit in lits}
-        # a literal containing another is redundant: the shorter one is found whenever it is
-        words = {w for w in words if not any(o != w and o in w for o in words)}
-        return cls(name, _alternation(patterns), frozenset(words), _alternation(start), _alternation(rest))
+        starts = tuple(k for k, p in enumerate(patterns) if p.startswith("^"))
+        literals = tuple(() if k in starts or "[A-Z]" in p else tuple(lit.lower() for lit in _literals(p))
+                         for k, p in enumerate(patterns))
+        rest = tuple(k for k in range(len(patterns)) if k not in starts and not literals[k])
+        return cls(name, tuple(patterns), _alternation(patterns), literals, starts,
+                   _alternation([patterns[k] for k in starts]), rest)
 
 
 def _alternation(patterns: list[str]) -> re.Pattern[str] | None:
@@ -237,32 +239,36 @@ def _alternation(patterns: list[str]) -> re.Pattern[str] | None:
 
 
 _COMPILED: tuple[_Category, ...] = tuple(_Category.build(cat, patterns) for cat, patterns in _PHRASES.items())
-#: Every literal of the prefilter with the categories it may reveal.
-_LITERAL_CATEGORIES: tuple[tuple[str, frozenset[str]], ...] = tuple(
-    (lit, frozenset(c.name for c in _COMPILED if lit in c.literals))
-    for lit in sorted({lit for c in _COMPILED for lit in c.literals}))
 
 
-def _any_of(words: list[str]) -> str:
-    """A regex matching wherever one of ``words`` occurs, factored by leading characters
-    (the regex engine tries one branch per distinct first character, not one per word)."""
-    branches: dict[str, list[str]] = {}
-    for word in words:
-        branches.setdefault(word[0], []).append(word[1:])
-    out = []
-    for first, tails in sorted(branches.items()):
-        if "" in tails or len(tails) == 1:  # a word that is a prefix of the others covers them
-            out.append(re.escape(first + min(tails, key=len)))
-        else:
-            out.append(f"{re.escape(first)}(?:{_any_of(tails)})")
-    return "|".join(out)
+def _literal_automaton() -> ahocorasick.Automaton:
+    """Every literal of the prefilter, with the ``(category, phrase)`` indices it may
+    reveal: one pass over a lower-cased line finds all of them (overlapping ones too)."""
+    reveals: dict[str, set[tuple[int, int]]] = {}
+    for c, category in enumerate(_COMPILED):
+        for k, literals in enumerate(category.literals):
+            for literal in literals:
+                reveals.setdefault(literal, set()).add((c, k))
+    automaton = ahocorasick.Automaton()
+    for literal, phrases in reveals.items():
+        automaton.add_word(literal, tuple(sorted(phrases)))
+    automaton.make_automaton()
+    return automaton
 
 
-#: Finds whether any literal of the prefilter occurs in a lower-cased line.
-_ANY_LITERAL = re.compile(_any_of([lit for lit, _ in _LITERAL_CATEGORIES]))
-#: Whether any category's start-anchored phrases, or its phrases without a literal, match.
+_LITERALS = _literal_automaton()
+#: Whether any category's start-anchored phrases match.
 _ANY_START = re.compile("|".join(c.start.pattern for c in _COMPILED if c.start) or "(?!)")
-_ANY_REST = re.compile("|".join(c.rest.pattern for c in _COMPILED if c.rest) or "(?!)")
+_HAS_REST = any(c.rest for c in _COMPILED)
+
+
+@functools.lru_cache(maxsize=1024)
+def _some_phrases(category: int, phrases: tuple[int, ...]) -> re.Pattern[str]:
+    """The alternation of some phrases of a category, in their order. Where the others
+    cannot match, it finds the same first match as the category's whole alternation."""
+    return re.compile("|".join(_flagged(_COMPILED[category].phrases[k]) for k in phrases))
+
+
 _CASE_TRAPS = ("\u0131", "\u017f", "\u0130")
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -387,6 +393,12 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
     "page region (comments, outside the main container)": _REGION_FEATURES,
 }
 
+_SELF_SLICE = slice(0, len(_SELF_FEATURES))
+_HTML_SLICE = slice(_SELF_SLICE.stop, _SELF_SLICE.stop + len(_HTML_FEATURES))
+_DOC_SLICE = slice(_HTML_SLICE.stop, _HTML_SLICE.stop + len(_DOC_FEATURES))
+_NEIGHBOUR_SLICE = slice(_DOC_SLICE.stop, _DOC_SLICE.stop + len(_NEIGHBOUR_FEATURES))
+_REGION_SLICE = slice(_NEIGHBOUR_SLICE.stop, len(FEATURE_NAMES))
+_NEIGHBOUR_BASE_COLUMNS = [FEATURE_NAMES.index(f) for f in _NEIGHBOUR_BASE]
 _COMMENT_COLUMN = FEATURE_NAMES.index("comment_container")
 _AFTER_MAIN_COLUMN = FEATURE_NAMES.index("after_main")
 _GROUP_COLUMNS: list[list[int]] = [[FEATURE_NAMES.index(f) for f in g] for g in FEATURE_GROUPS.values()]
@@ -410,24 +422,25 @@ class PhraseMatch:
 def find_phrase(text: str) -> PhraseMatch | None:
     """The chrome phrase found in ``text``: per category the first match, of those the
     longest (None when none matches)."""
-    lowered: str | None = text.lower()
-    if len(lowered) != len(text) or any(c in text for c in _CASE_TRAPS):
-        lowered = None
-    if lowered is None:  # the literals would not be a safe test: try every category
-        candidates = {c.name for c in _COMPILED}
+    lowered = text.lower()
+    patterns: list[re.Pattern[str] | None]
+    if not text.isascii() and (len(lowered) != len(text) or any(c in text for c in _CASE_TRAPS)):
+        # the literals would not be a safe test: try every phrase
+        patterns = [c.pattern for c in _COMPILED]
     else:
-        candidates = set()
-        if _ANY_LITERAL.search(lowered):
-            candidates.update(name for lit, names in _LITERAL_CATEGORIES if lit in lowered for name in names)
+        found = [hit for _, phrases in _LITERALS.iter(lowered) for hit in phrases]
         if _ANY_START.match(text):
-            candidates.update(c.name for c in _COMPILED if c.start and c.start.match(text))
-        if _ANY_REST.search(text):
-            candidates.update(c.name for c in _COMPILED if c.rest and c.rest.search(text))
+            found += [(c, k) for c, category in enumerate(_COMPILED)
+                      if category.start and category.start.match(text) for k in category.starts]
+        if not found and not _HAS_REST:
+            return None
+        candidates: list[set[int]] = [set(c.rest) for c in _COMPILED]
+        for c, k in found:
+            candidates[c].add(k)
+        patterns = [_some_phrases(c, tuple(sorted(ks))) if ks else None for c, ks in enumerate(candidates)]
     best: PhraseMatch | None = None
-    for category in _COMPILED:
-        if category.name not in candidates:
-            continue
-        m = category.pattern.search(text)
+    for category, pattern in zip(_COMPILED, patterns):
+        m = pattern.search(text) if pattern is not None else None
         if m and m.end() > m.start() and (best is None or m.end() - m.start() > best.end - best.start):
             best = PhraseMatch(category.name, m.start(), m.end(), m.group())
     return best
@@ -435,6 +448,7 @@ def find_phrase(text: str) -> PhraseMatch | None:
 
 #: Score given by a rule precise enough to overrule the model (see :func:`rule`).
 RULE_SCORE = 0.9
+_COMMENT_RULE = "in a comment/reply container after the main text"
 
 
 def rule(text: str, phrase: PhraseMatch | None, comment_region: bool = False) -> str | None:
@@ -448,12 +462,11 @@ def rule(text: str, phrase: PhraseMatch | None, comment_region: bool = False) ->
     pages hardly contain.
     """
     if comment_region:
-        return "in a comment/reply container after the main text"
+        return _COMMENT_RULE
     stripped = text.strip()
     if _SLUG.match(stripped):
         return "slug line (URL path words joined by hyphens)"
-    url = _URL.fullmatch(stripped)
-    if url and "/" in stripped:
+    if "/" in stripped and _URL.fullmatch(stripped):
         return "bare URL"
     if phrase is None:
         return None
@@ -471,7 +484,7 @@ def _stop_density(tokens: list[str], language: str | None) -> float:
         return 0.0
     if language in _STOPWORDS:
         words = _STOPWORDS[language]
-        return sum(t in words for t in tokens) / len(tokens)
+        return sum(map(words.__contains__, tokens)) / len(tokens)
     counts = [0] * len(_STOPWORDS)  # language unknown: the best-fitting list
     for t in tokens:
         for k in _STOPWORD_LANGUAGES.get(t, ()):
@@ -492,13 +505,18 @@ def _char_classes(c: str) -> tuple[bool, bool, bool, bool]:
     return c.isalpha(), c.isupper(), c.isdigit(), unicodedata.category(c).startswith("P")
 
 
-def _self_features(paragraph: Paragraph, language: str | None) -> tuple[list[float], PhraseMatch | None, int]:
-    """The paragraph's own features, its chrome phrase and its word count (of the raw line)."""
-    text = unicodedata.normalize("NFKC", paragraph.text)
-    n_chars = len(text)
-    words = _WORD.findall(text)
-    tokens = [w.casefold() for w in words]
-    n_words = len(words)
+#: Per class of :func:`_char_classes`, the ASCII characters outside it (deleted to count it).
+_ASCII_OUTSIDE: tuple[bytes, ...] = tuple(
+    bytes(b for b in range(128) if not _char_classes(chr(b))[k]) for k in range(4))
+
+
+def _class_counts(text: str) -> tuple[int, ...]:
+    """How many characters of ``text`` are letters, upper-case, digits, punctuation."""
+    if text.isascii():
+        raw = text.encode("ascii")
+        letters, upper, digits, punct = _ASCII_OUTSIDE
+        return (len(raw.translate(None, letters)), len(raw.translate(None, upper)),
+                len(raw.translate(None, digits)), len(raw.translate(None, punct)))
     letters = upper = digits = punct = 0
     for c, k in Counter(text).items():  # classify each distinct character once
         is_alpha, is_upper, is_digit, is_punct = _char_classes(c)
@@ -506,34 +524,78 @@ def _self_features(paragraph: Paragraph, language: str | None) -> tuple[list[flo
         upper += k * is_upper
         digits += k * is_digit
         punct += k * is_punct
-    url_chars = sum(len(m.group()) for m in _URL.finditer(text)) if _URL_HINT.search(text) else 0
+    return letters, upper, digits, punct
+
+
+class _Line(NamedTuple):
+    """What a paragraph's text says on its own (see :func:`_line`)."""
+
+    row: bytes  #: the ``_SELF_FEATURES``, packed as float64
+    phrase: PhraseMatch | None
+    words: int  #: words of the raw line (the position features count these)
+    key: str  #: :func:`normalise_line` of the line (repeats inside a document)
+    comment_header: bool
+    rule: str | None  #: :func:`rule` outside comment regions
+
+
+_ROW = struct.Struct(f"{len(_SELF_FEATURES)}d")
+#: The ``phrase_<category>`` columns of a line whose phrase is of this category (or None).
+_CATEGORY_COLUMNS: dict[str | None, tuple[float, ...]] = {
+    found: tuple(float(found == c) for c in _CATEGORIES) for found in (None, *_CATEGORIES)}
+#: Longest line a comment header's anchored alternatives match ("report abuse"); a longer
+#: one is a header only if it has a colon ("<name> says:").
+_HEADER_MAX_CHARS = 12
+
+
+def _line_features(raw: str, language: str | None) -> _Line:
+    """The features of one paragraph's text (see :class:`_Line`)."""
+    text = unicodedata.normalize("NFKC", raw)
+    n_chars = len(text)
+    words = _WORD.findall(text)
+    n_words = len(words)
+    letters, upper, digits, punct = _class_counts(text)
+    # every URL contains "://", "www." or ".com"-like; every date 4 digits, every time 3 and ":"
+    url_chars = (sum(len(m.group()) for m in _URL.finditer(text))
+                 if ("." in text or "/" in text) and _URL_HINT.search(text) else 0)
     phrase = find_phrase(text)
-    row = [
+    row = (
         math.log1p(n_chars),
         math.log1p(n_words),
         (sum(map(len, words)) / n_words) if n_words else 0.0,
-        _stop_density(tokens, language),
-        (sum(w[0].isupper() for w in words) / n_words) if n_words else 0.0,
+        _stop_density([w.casefold() for w in words], language),
+        (sum([w[0].isupper() for w in words]) / n_words) if n_words else 0.0,
         upper / (letters or 1),
         digits / max(n_chars, 1),
         punct / max(n_chars, 1),
-        float(bool(_SENTENCE_END.search(text))),
+        float(bool(_SENTENCE_END.search(text[-3:]))),  # a match ends the line: 2 characters and a "\n"
         float(len(_SENTENCE_STOP.findall(text))),
         text.count(",") / max(n_words, 1),
         float(len(_SEPARATORS.findall(text))),
         url_chars / max(n_chars, 1),
         float("@" in text and bool(_EMAIL.search(text))),
-        float(digits > 0 and bool(_DATE.search(text))),  # both need a digit
-        float(digits > 0 and bool(_TIME.search(text))),
+        float(digits >= 4 and bool(_DATE.search(text))),
+        float(digits >= 3 and ":" in text and bool(_TIME.search(text))),
         float(bool(_SLUG.match(text))),
         float(bool(_NUMBER_LINE.fullmatch(text))),
-        float(bool(_CREDIT_SLASHES.match(text))),
+        float("/" in text and bool(_CREDIT_SLASHES.match(text))),
         ((phrase.end - phrase.start) / max(n_chars, 1)) if phrase else 0.0,
-        *(float(phrase is not None and phrase.category == c) for c in _CATEGORIES),
-    ]
-    if text != paragraph.text:  # the position features count the words of the raw line
-        n_words = len(_WORD.findall(paragraph.text))
-    return row, phrase, n_words
+        *_CATEGORY_COLUMNS[phrase.category if phrase else None],
+    )
+    if text != raw:  # the position features count the words of the raw line
+        n_words = len(_WORD.findall(raw))
+    stripped = raw.strip()
+    header = (":" in stripped or len(stripped) <= _HEADER_MAX_CHARS) and bool(_COMMENT_HEADER.search(stripped))
+    return _Line(_ROW.pack(*row), phrase, n_words, normalise_line(raw), header, rule(raw, phrase))
+
+
+#: Lines up to this length are cached (template lines, short, repeat across the pages of a site).
+_CACHED_CHARS = 200
+_cached_line = functools.lru_cache(maxsize=8192)(_line_features)
+
+
+def _line(text: str, language: str | None) -> _Line:
+    """:func:`_line_features`, from a bounded cache for short lines."""
+    return _cached_line(text, language) if len(text) <= _CACHED_CHARS else _line_features(text, language)
 
 
 _NO_HTML: tuple[float, ...] = (0.0,) + (math.nan,) * (len(_HTML_FEATURES) - 1)
@@ -549,7 +611,7 @@ def _block_features(tag: str, path: str, attrs: str) -> tuple[float, ...]:
     return (
         1.0,
         float(_tag_code(tag)),
-        math.nan,  # link density: per block, filled in by _html_features
+        math.nan,  # link density: per block, filled in by _html_matrix
         float(len(_PATH_STEP.findall(path))),
         float(bool(_LIST_PATH.search(f"{tag} {lower_path}"))),
         float(tag in {"h1", "h2", "h3", "h4", "h5", "h6"}),
@@ -557,12 +619,15 @@ def _block_features(tag: str, path: str, attrs: str) -> tuple[float, ...]:
     )
 
 
-def _html_features(paragraph: Paragraph) -> tuple[float, ...]:
-    block = paragraph.block
-    if block is None:
-        return _NO_HTML
-    row = _block_features(block.tag, block.path, block.attrs)
-    return (*row[:2], float(block.link_density), *row[3:])
+def _html_matrix(paragraphs: list[Paragraph]) -> np.ndarray:
+    """The ``_HTML_FEATURES`` columns."""
+    if all(p.block is None for p in paragraphs):
+        return np.broadcast_to(np.asarray(_NO_HTML), (len(paragraphs), len(_NO_HTML)))
+    out = np.asarray([_NO_HTML if p.block is None else _block_features(p.block.tag, p.block.path, p.block.attrs)
+                      for p in paragraphs], dtype=float)
+    link = _HTML_FEATURES.index("link_density")
+    out[:, link] = [math.nan if p.block is None else float(p.block.link_density) for p in paragraphs]
+    return out
 
 
 def feature_matrix(
@@ -575,74 +640,91 @@ def feature_matrix(
     (0 without ``context``). ``document_counted`` says whether ``context`` already counted
     this document (the Scanner's first pass does).
     """
+    matrix, lines, others = _document_features(document, context, document_counted, {})
+    return matrix, [line.phrase for line in lines], others
+
+
+def _document_features(document: Document, context: CorpusStats | None, document_counted: bool,
+                       shared: dict[str, int]) -> tuple[np.ndarray, list[_Line], list[int]]:
+    """:func:`feature_matrix` with each paragraph's :class:`_Line` instead of its phrase;
+    ``shared`` memoises ``context.others`` per line text (for one ``context`` state)."""
     paragraphs = document.paragraphs
     n = len(paragraphs)
-    width = len(FEATURE_NAMES)
     if n == 0:
-        return np.zeros((0, width)), [], []
-    selfs, phrases, words = zip(*(_self_features(p, document.language) for p in paragraphs))
-    self_m = np.asarray(selfs, dtype=float)
-    html_m = np.asarray([_html_features(p) for p in paragraphs], dtype=float)
-    n_words = np.asarray(words)
+        return np.zeros((0, len(FEATURE_NAMES))), [], []
+    texts = [p.text for p in paragraphs]
+    lines = [_line(text, document.language) for text in texts]
+    if context is not None:
+        others = [shared[t] if t in shared else shared.setdefault(t, context.others(t, document_counted))
+                  for t in texts]
+    else:
+        others = [0] * n
+    matrix = np.empty((n, len(FEATURE_NAMES)))
+    self_m = matrix[:, _SELF_SLICE]
+    self_m[:] = np.frombuffer(b"".join([line.row for line in lines])).reshape(n, len(_SELF_FEATURES))
+    html_m = matrix[:, _HTML_SLICE]
+    html_m[:] = _html_matrix(paragraphs)
+    n_words = np.array([line.words for line in lines])
     long = n_words >= LONG_WORDS
     long_idx = np.flatnonzero(long)
-    chars = np.array([len(p.text) for p in paragraphs], dtype=float)
-    cum_chars = (np.cumsum(chars) - chars / 2) / max(chars.sum(), 1.0)
+    chars = np.array([len(t) for t in texts], dtype=float)
     idx = np.arange(n)
-    keys = [normalise_line(p.text) for p in paragraphs]
-    key_counts: dict[str, int] = {}
-    for key in keys:
-        key_counts[key] = key_counts.get(key, 0) + 1
-    others = [context.others(p.text, document_counted) if context is not None else 0 for p in paragraphs]
+    keys = [line.key for line in lines]
+    key_counts = Counter(keys)
 
+    doc_m = matrix[:, _DOC_SLICE]
+    doc_m[:, 0] = idx / max(n - 1, 1)
+    doc_m[:, 1] = (np.cumsum(chars) - chars / 2) / max(chars.sum(), 1.0)
+    doc_m[:, 2] = np.log1p(idx)
+    doc_m[:, 3] = np.log1p(n - 1 - idx)
     if long_idx.size:
         pos = np.searchsorted(long_idx, idx)
-        left = long_idx[np.clip(pos - 1, 0, long_idx.size - 1)]
-        right = long_idx[np.clip(pos, 0, long_idx.size - 1)]
-        dist = np.minimum(np.abs(idx - left), np.abs(right - idx)).astype(float)
-        before, after = (idx < long_idx[0]).astype(float), (idx > long_idx[-1]).astype(float)
+        left = long_idx[np.maximum(pos - 1, 0)]  # pos lies in 0..long_idx.size
+        right = long_idx[np.minimum(pos, long_idx.size - 1)]
+        doc_m[:, 4] = idx < long_idx[0]
+        doc_m[:, 5] = idx > long_idx[-1]
+        doc_m[:, 6] = np.log1p(np.minimum(np.minimum(np.abs(idx - left), np.abs(right - idx)).astype(float), 50.0))
     else:
-        dist, before, after = np.full(n, float(n)), np.ones(n), np.ones(n)
+        doc_m[:, 4:6] = 1.0
+        doc_m[:, 6] = np.log1p(np.minimum(np.full(n, float(n)), 50.0))
     run_id = np.cumsum(long)  # paragraphs between the same two long ones share an id
-    run_len = np.bincount(run_id[~long], minlength=run_id.max() + 1)[run_id] * (~long)
-    long_window = _window_mean(long.astype(float)[:, None])[:, 0]
+    doc_m[:, 8] = np.log1p(np.bincount(run_id[~long], minlength=run_id.max() + 1)[run_id] * (~long))
+    doc_m[:, 9] = math.log1p(n)
+    doc_m[:, 10] = long.mean()
+    doc_m[:, 11] = [key_counts[k] - 1 if k else 0 for k in keys]
     if context is not None:
         denominator = max(context.documents - int(document_counted), 1)
-        ctx = np.column_stack([np.ones(n), np.log1p(others), np.asarray(others) / denominator])
+        doc_m[:, 12] = 1.0
+        doc_m[:, 13] = np.log1p(others)
+        doc_m[:, 14] = np.asarray(others) / denominator
     else:
-        ctx = np.column_stack([np.zeros(n), np.full(n, np.nan), np.full(n, np.nan)])
-    dup = np.array([key_counts[k] - 1 if k else 0 for k in keys], dtype=float)
-    doc_m = np.column_stack([
-        idx / max(n - 1, 1), cum_chars, np.log1p(idx), np.log1p(n - 1 - idx), before, after,
-        np.log1p(np.minimum(dist, 50.0)), long_window, np.log1p(run_len), np.full(n, math.log1p(n)),
-        np.full(n, long.mean()), dup, ctx,
-    ])
+        doc_m[:, 12] = 0.0
+        doc_m[:, 13:15] = math.nan
 
-    base = np.column_stack([
-        self_m[:, _SELF_FEATURES.index("log_words")],
-        self_m[:, _SELF_FEATURES.index("stopword_density")],
-        self_m[:, _SELF_FEATURES.index("ends_sentence")],
-        html_m[:, _HTML_FEATURES.index("link_density")],
-        self_m[:, _SELF_FEATURES.index("phrase_coverage")],
-    ])
-    pad = np.full((1, base.shape[1]), np.nan)
-    padded = np.vstack([pad, base, pad])
-    prev_m, next_m = padded[:-2], padded[2:]
-    window_m = _window_mean(base)
-    region_m = _region_features(paragraphs, n_words, long, self_m)
-    matrix = np.hstack([self_m, html_m, doc_m, prev_m, next_m, window_m, region_m])
-    return matrix, list(phrases), others
+    # the neighbours' base features, and (first column) whether a paragraph is long, which
+    # share one window mean
+    base = np.empty((n, 1 + len(_NEIGHBOUR_BASE)))
+    base[:, 0] = long
+    base[:, 1:] = matrix[:, _NEIGHBOUR_BASE_COLUMNS]
+    window = _window_mean(base)
+    doc_m[:, 7] = window[:, 0]
+    prev_m, next_m, window_m = np.split(matrix[:, _NEIGHBOUR_SLICE], 3, axis=1)
+    prev_m[0], prev_m[1:] = math.nan, base[:-1, 1:]
+    next_m[-1], next_m[:-1] = math.nan, base[1:, 1:]
+    window_m[:] = window[:, 1:]
+    header = np.array([line.comment_header for line in lines])
+    matrix[:, _REGION_SLICE] = _region_features(paragraphs, n_words, long, self_m, header)
+    return matrix, lines, others
 
 
 def _region_features(paragraphs: list[Paragraph], n_words: np.ndarray, long: np.ndarray,
-                     self_m: np.ndarray) -> np.ndarray:
+                     self_m: np.ndarray, comment_header: np.ndarray) -> np.ndarray:
     """The ``_REGION_FEATURES`` columns (container ones NaN without HTML)."""
     n = len(paragraphs)
     has_date = self_m[:, _SELF_FEATURES.index("has_date")] > 0
     has_time = self_m[:, _SELF_FEATURES.index("has_time")] > 0
     short = n_words <= 12
-    header = ((has_date & has_time & short)
-              | np.array([bool(_COMMENT_HEADER.search(p.text.strip())) for p in paragraphs])).astype(float)
+    header = ((has_date & has_time & short) | comment_header).astype(float)
     headers_before = np.log1p(np.cumsum(header) - header)
     out = np.full((n, len(_REGION_FEATURES)), np.nan)
     out[:, -2], out[:, -1] = header, headers_before
@@ -659,8 +741,8 @@ def _region_features(paragraphs: list[Paragraph], n_words: np.ndarray, long: np.
     in_main = key == main
     main_idx = np.flatnonzero(in_main)
     pos = np.searchsorted(main_idx, idx)
-    left = main_idx[np.clip(pos - 1, 0, main_idx.size - 1)]
-    right = main_idx[np.clip(pos, 0, main_idx.size - 1)]
+    left = main_idx[np.maximum(pos - 1, 0)]  # pos lies in 0..main_idx.size
+    right = main_idx[np.minimum(pos, main_idx.size - 1)]
     dist = np.minimum(np.abs(idx - left), np.abs(right - idx))
     container_comment = np.array([bool(_COMMENT_CONTAINER.search(f"{path} {attrs}".lower()))
                                   for path, attrs in ids])
@@ -681,8 +763,8 @@ def _window_mean(values: np.ndarray) -> np.ndarray:
     csum = np.vstack([zero, np.cumsum(filled, axis=0)])
     ccount = np.vstack([zero, np.cumsum(valid, axis=0)])
     n = values.shape[0]
-    lo = np.clip(np.arange(n) - WINDOW, 0, n)
-    hi = np.clip(np.arange(n) + WINDOW + 1, 0, n)
+    lo = np.maximum(np.arange(n) - WINDOW, 0)
+    hi = np.minimum(np.arange(n) + WINDOW + 1, n)
     sums, counts = csum[hi] - csum[lo], ccount[hi] - ccount[lo]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
@@ -753,28 +835,31 @@ class BoilerplateDetector(Detector):
                    context: CorpusStats | None = None) -> list[DetectorResult]:
         """Score several documents with one model call for all their paragraphs (and one
         more for the explanation probes of the flagged paragraphs nothing else explains)."""
-        built = [feature_matrix(d, context) for d in documents]
+        shared: dict[str, int] = {}  # context.others per line text: template lines repeat
+        built = [_document_features(d, context, True, shared) for d in documents]
         sizes = [len(d.paragraphs) for d in documents]
         features = np.vstack([b[0] for b in built]) if built else np.zeros((0, len(FEATURE_NAMES)))
         model_scores = self.predict(features)
         comments = (features[:, _COMMENT_COLUMN] == 1) & (features[:, _AFTER_MAIN_COLUMN] == 1)
-        rules = [rule(p.text, phrase, bool(c)) for p, phrase, c in zip(
-            (p for d in documents for p in d.paragraphs), (ph for b in built for ph in b[1]), comments)]
+        lines = [line for b in built for line in b[1]]
+        rules = [_COMMENT_RULE if c else line.rule for line, c in zip(lines, comments.tolist())]
         scores = np.where([r is not None for r in rules], np.maximum(model_scores, RULE_SCORE), model_scores)
         flagged = np.flatnonzero(scores >= self.threshold)
-        phrases = [ph for b in built for ph in b[1]]
+        phrases = [line.phrase for line in lines]
         others = [k for b in built for k in b[2]]
         # the model is explained only where no phrase, rule or corpus count says why
-        unexplained = np.array([i for i in flagged if phrases[i] is None and rules[i] is None
+        unexplained = np.array([i for i in flagged.tolist() if phrases[i] is None and rules[i] is None
                                 and others[i] < self.min_corpus_others], dtype=int)
         reasons = self._top_groups(features, model_scores, unexplained)
         results, offset = [], 0
-        for document, n in zip(documents, sizes):
+        model_list, flagged_list = model_scores.tolist(), flagged.tolist()
+        bounds = np.searchsorted(flagged, np.cumsum([0, *sizes])).tolist()
+        for k, (document, n) in enumerate(zip(documents, sizes)):
             evidence: list[list[Evidence]] = [[] for _ in range(n)]
-            for i in flagged[(flagged >= offset) & (flagged < offset + n)]:
+            for i in flagged_list[bounds[k]:bounds[k + 1]]:
                 evidence[i - offset] = self._evidence(document.paragraphs[i - offset], phrases[i], rules[i],
-                                                      float(model_scores[i]), others[i], reasons.get(int(i)))
-            results.append(DetectorResult([float(v) for v in scores[offset:offset + n]], evidence))
+                                                      model_list[i], others[i], reasons.get(i))
+            results.append(DetectorResult(scores[offset:offset + n].tolist(), evidence))
             offset += n
         return results
 
@@ -829,11 +914,9 @@ class BoilerplateDetector(Detector):
                 drops[r, g] = scores[rows[r]] - probed[k:k + r.size]
                 k += r.size
         names = list(FEATURE_GROUPS)
-        out: dict[int, list[str]] = {}
-        for r, i in enumerate(rows):
-            order = np.argsort(-drops[r])[: self.top_features]
-            out[int(i)] = [f"{names[g]} (-{drops[r, g]:.2f})" for g in order if drops[r, g] >= 0.05]
-        return out
+        orders = np.argsort(-drops, axis=1)[:, : self.top_features].tolist()
+        return {i: [f"{names[g]} (-{row[g]:.2f})" for g in order if row[g] >= 0.05]
+                for i, order, row in zip(rows.tolist(), orders, drops.tolist())}
 
 
 def _raw_offset(raw: str, normalised_offset: int) -> int:

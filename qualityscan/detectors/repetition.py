@@ -44,6 +44,7 @@ The document score is the share of the text restated (length-weighted mean).
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import sys
@@ -51,7 +52,7 @@ import unicodedata
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
-from operator import mul
+from operator import itemgetter, mul
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -86,6 +87,8 @@ _TERM_IDF_MAX = 1 << 18
 
 _STOP = frozenset(ENGLISH_STOP_WORDS)
 _WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+")
+# The same on ASCII text, where the ASCII-only character classes are faster.
+_ASCII_WORD = re.compile(_WORD.pattern, re.ASCII)
 _DIGIT = re.compile(r"\d")
 # Scripts written without spaces between words (CJK, kana, Thai, Lao, Myanmar, Khmer).
 _NOSPACE = re.compile(
@@ -107,7 +110,11 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     n = len(text)
-    for match in _END.finditer(text):
+    first = _END.search(text)
+    if first is None or first.end() >= n:  # one sentence (the common case)
+        s, e = n - len(text.lstrip()), len(text.rstrip())
+        return [(s, e)] if e > s else []
+    for match in itertools.chain((first,), _END.finditer(text, first.end())):
         end = match.end()
         if end >= n:
             break
@@ -198,94 +205,140 @@ class Unit:
                     self.names | other.names, self.numbers | other.numbers)
 
 
-#: Content term of each lower-cased word seen: ``(term, is a number)``, or ``()`` for stop
-#: words and scraps. Words recur across sentences and documents; cleared when full.
-_WORD_TERMS: dict[str, tuple[str, bool] | tuple[()]] = {}
-_WORD_TERMS_MAX = 1 << 18
+#: What matching needs of each token seen, keyed by its original form: (lower-cased word,
+#: content term, the term if the word is a number, the term if it reads as a name --
+#: capitalised, not a number), "" where not. Words recur across sentences and documents,
+#: so each is analysed once per process; bounded (cleared when full).
+_TOKEN_INFO: dict[str, tuple[str, str, str, str]] = {}
+_TOKEN_INFO_MAX = 1 << 18
+_LOWER, _TERM, _NUMBER, _NAME = (itemgetter(k) for k in range(4))
 
 
-def _word_terms(words: list[str]) -> list[tuple[str, bool] | tuple[()]]:
-    """``_WORD_TERMS`` entries of ``words`` (lower-cased tokens), filling in new words."""
-    found = list(map(_WORD_TERMS.get, words))
+def _token_info(originals: list[str]) -> list[tuple[str, str, str, str]]:
+    """``_TOKEN_INFO`` entries of ``originals``, filling in new tokens."""
+    found = list(map(_TOKEN_INFO.get, originals))
     if None in found:
-        if len(_WORD_TERMS) >= _WORD_TERMS_MAX:
-            _WORD_TERMS.clear()
-        for k, (word, entry) in enumerate(zip(words, found)):
-            if entry is None:
+        if len(_TOKEN_INFO) >= _TOKEN_INFO_MAX:
+            _TOKEN_INFO.clear()
+        for k, orig in enumerate(originals):
+            if found[k] is None:
+                word = orig.lower()
                 term = term_of(word)
-                entry = () if term is None else (sys.intern(term), _DIGIT.search(word) is not None)
-                found[k] = _WORD_TERMS[word] = entry
+                if term is None:
+                    info = (word, "", "", "")
+                else:
+                    term = sys.intern(term)
+                    number = _DIGIT.search(word) is not None
+                    info = (word, term, term if number else "",
+                            "" if number or not orig[0].isupper() else term)
+                found[k] = _TOKEN_INFO[orig] = info
     return found
 
 
-def _analyse(text: str) -> tuple[list[str], list[tuple[str, str, bool]]]:
-    """Normalised words, and (term, original form, is name or number) per content word."""
-    toks = _tokens(unicodedata.normalize("NFKC", text))
-    words = [w for w, _ in toks]
-    content = [(found[0], orig, found[1] or (i > 0 and orig[0].isupper()))
-               for i, (found, (_, orig)) in enumerate(zip(_word_terms(words), toks)) if found]
-    return words, content
+def _originals(normal: str) -> list[str]:
+    """The original forms of the tokens of NFKC-normalised text (see :func:`_tokens`)."""
+    if not normal.isascii() and _NOSPACE.search(normal):
+        return [orig for _, orig in _tokens(normal)]
+    return _WORD.findall(normal)
+
+
+def _analyse(text: str) -> list[tuple[str, str, bool]]:
+    """(term, original form, is name or number) per content word of ``text``."""
+    originals = _originals(unicodedata.normalize("NFKC", text))
+    return [(info[1], orig, bool(info[2]) or (i > 0 and orig[0].isupper()))
+            for i, (info, orig) in enumerate(zip(_token_info(originals), originals)) if info[1]]
+
+
+#: What :class:`Unit` holds of a sentence's words: key, terms, shingles, names, numbers.
+Sentence = tuple[int, frozenset[str], frozenset[int], frozenset[str], frozenset[str]]
+#: Shared by the units without names or numbers (fewer objects for the garbage collector).
+_EMPTY: frozenset[str] = frozenset()
+
+
+def _sentence(originals: list[str]) -> Sentence:
+    """The :data:`Sentence` of a sentence's tokens (original forms)."""
+    info = _token_info(originals)
+    words = list(map(_LOWER, info))
+    # 64-bit hashes of the word tuples: compact, not tracked by the garbage collector, and
+    # collisions (which would merge two shingles) are vanishingly rare within one document
+    shingles = frozenset(map(hash, zip(words, words[1:], words[2:]) if len(words) >= 3 else words))
+    return (hash(tuple(words)), frozenset(filter(None, map(_TERM, info))), shingles,
+            frozenset(filter(None, map(_NAME, info[1:]))) or _EMPTY,
+            frozenset(filter(None, map(_NUMBER, info))) or _EMPTY)
 
 
 def make_unit(text: str, start: int = 0, end: int | None = None, paragraph: int = 0) -> Unit:
     """Reduce one sentence to terms, word-trigram shingles, names and numbers."""
-    normal = unicodedata.normalize("NFKC", text)
-    if not normal.isascii() and _NOSPACE.search(normal):
-        toks = _tokens(normal)
-        words, originals = [w for w, _ in toks], [o for _, o in toks]
-    else:  # the common case, as _tokens does it, without the pairs
-        originals = _WORD.findall(normal)
-        words = [w.lower() for w in originals]
-    found = _word_terms(words)
-    terms = [f[0] for f in found if f]
-    numbers = [f[0] for f in found if f and f[1]]
-    names = [f[0] for f, o in zip(found[1:], originals[1:]) if f and not f[1] and o[0].isupper()]
-    # 64-bit string hashes: compact, not tracked by the garbage collector, and collisions
-    # (which would merge two shingles) are vanishingly rare within one document
-    shingles = frozenset(map(hash, map(" ".join, zip(words, words[1:], words[2:])) if len(words) >= 3 else words))
-    return Unit(start, len(text) + start if end is None else end, paragraph, hash(" ".join(words)),
-                frozenset(terms), shingles, frozenset(names), frozenset(numbers))
+    return Unit(start, len(text) + start if end is None else end, paragraph,
+                *_sentence(_originals(unicodedata.normalize("NFKC", text))))
 
 
-#: A unit's term weights, their sum and their sum of squares.
-Weighted = tuple[dict[str, float], float, float]
+#: Per pair of units: summed squared weight (their dot product) and summed weight of their
+#: shared terms, and the numbers of shared shingles, names and numbers.
+PairCounts = tuple[float, float, int, int, int]
+#: Per unit: summed weight and squared weight of its terms, numbers of shingles, names,
+#: numbers and terms.
+UnitStats = tuple[float, float, int, int, int, int]
 
 
-def weigh(unit: Unit, weight: Callable[[str], float]) -> Weighted:
-    """Term weights of ``unit`` with their sum and sum of squares."""
+#: Placeholder :data:`UnitStats` of units in no candidate pair.
+_NO_STATS: UnitStats = (0.0, 0.0, 0, 0, 0, 0)
+
+
+def unit_stats(unit: Unit, weight: Callable[[str], float]) -> UnitStats:
+    """The :data:`UnitStats` of ``unit``."""
     values = list(map(weight, unit.terms))
-    return dict(zip(unit.terms, values)), sum(values), sum(map(mul, values, values))
+    return (sum(values), sum(map(mul, values, values)), len(unit.shingles), len(unit.names),
+            len(unit.numbers), len(unit.terms))
 
 
-def pair_features(later: Unit, earlier: Unit, weight: Callable[[str], float],
-                  weighted: tuple[Weighted, Weighted] | None = None) -> list[float]:
-    """Similarity features of ``later`` against ``earlier`` (order: :data:`FEATURES`);
-    ``weighted`` passes precomputed :func:`weigh` results for both."""
-    (wl, sum_l, sq_l), (we, sum_e, sq_e) = weighted or (weigh(later, weight), weigh(earlier, weight))
-    shared = later.terms & earlier.terms
-    in_later = list(map(wl.__getitem__, shared))
-    in_earlier = list(map(we.__getitem__, shared))
-    dot = sum(map(mul, in_later, in_earlier))
-    norm = math.sqrt(sq_l * sq_e)
-    n_sh = len(later.shingles)
-    sh = len(later.shingles & earlier.shingles)
-    sh_union = n_sh + len(earlier.shingles) - sh
-    names = len(later.names | earlier.names)
-    nums = len(later.numbers | earlier.numbers)
-    n_l = len(later.terms)
-    n_e = len(earlier.terms)
-    return [
-        dot / norm if norm else 0.0,
-        sum(in_later) / sum_l if sum_l else 0.0,
-        sum(in_earlier) / sum_e if sum_e else 0.0,
-        sh / sh_union if sh_union else 0.0,
-        sh / n_sh if n_sh else 0.0,
-        len(later.names & earlier.names) / names if names else 0.0,
-        1.0 if names else 0.0,
-        len(later.numbers ^ earlier.numbers) / nums if nums else 0.0,
-        math.log((1 + n_l) / (1 + n_e)),
-        math.log1p(min(n_l, n_e)),
-    ]
+def _feature_matrix(counts: np.ndarray, later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
+    """Feature rows (order: :data:`FEATURES`) of pairs from their :data:`PairCounts` and the
+    :data:`UnitStats` of both sides (one row per pair); a ratio with a zero denominator is 0."""
+    def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+        return np.divide(num, den, out=np.zeros(len(num)), where=den != 0)
+
+    dot, shared, sh, names, numbers = counts.T
+    sum_l, sq_l, n_sh, names_l, numbers_l, n_l = later.T
+    sum_e, sq_e, n_sh_e, names_e, numbers_e, n_e = earlier.T
+    names_union = names_l + names_e - names
+    numbers_union = numbers_l + numbers_e - numbers
+    # the length terms go through Python's math, as the scalar formulas always did
+    lengths = [(math.log((1 + a) / (1 + b)), math.log1p(min(a, b)))
+               for a, b in zip(n_l.astype(int).tolist(), n_e.astype(int).tolist())]
+    return np.column_stack([
+        ratio(dot, np.sqrt(sq_l * sq_e)),
+        ratio(shared, sum_l),
+        ratio(shared, sum_e),
+        ratio(sh, n_sh + n_sh_e - sh),
+        ratio(sh, n_sh),
+        ratio(names, names_union),
+        (names_union != 0).astype(np.float64),
+        ratio(numbers_union - numbers, numbers_union),
+        np.asarray(lengths, dtype=np.float64).reshape(-1, 2),
+    ])
+
+
+def pair_counts(later: Unit, earlier: Unit, weight: Callable[[str], float]) -> PairCounts:
+    """The :data:`PairCounts` of ``later`` against ``earlier``."""
+    values = list(map(weight, later.terms & earlier.terms))
+    return (sum(map(mul, values, values)), sum(values), len(later.shingles & earlier.shingles),
+            len(later.names & earlier.names), len(later.numbers & earlier.numbers))
+
+
+def _features(pairs: Sequence[tuple[Unit, Unit]], weight: Callable[[str], float]) -> np.ndarray:
+    """Feature rows of (later, earlier) unit pairs (order: :data:`FEATURES`)."""
+    def array(rows: Iterable[tuple[float, ...]]) -> np.ndarray:
+        return np.array(list(rows), dtype=np.float64).reshape(len(pairs), -1)
+
+    return _feature_matrix(array(pair_counts(a, b, weight) for a, b in pairs),
+                           array(unit_stats(a, weight) for a, _ in pairs),
+                           array(unit_stats(b, weight) for _, b in pairs))
+
+
+def pair_features(later: Unit, earlier: Unit, weight: Callable[[str], float]) -> list[float]:
+    """Similarity features of ``later`` against ``earlier`` (order: :data:`FEATURES`)."""
+    return _features([(later, earlier)], weight)[0].tolist()
 
 
 def corpus_idf(texts: Iterable[str]) -> np.ndarray:
@@ -304,16 +357,21 @@ def idf_weight(idf: np.ndarray) -> Callable[[str], float]:
     return lambda t: float(idf[_hash(t) % IDF_BUCKETS])
 
 
+def _by_prob(match: tuple[int, _Match]) -> float:
+    return match[1].prob
+
+
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))
 
 
-def _tier(later: Unit, earlier: Unit, feats: list[float]) -> int:
-    """Index into ``_TIERS``: identical words or shingle Jaccard >= 0.8 is an exact copy."""
-    if later.key == earlier.key or feats[3] >= 0.8:
-        return 0
-    return 1 if feats[3] >= 0.4 or feats[4] >= 0.6 else 2
+def _tiers(same: np.ndarray, feats: np.ndarray) -> list[int]:
+    """Index into ``_TIERS`` per pair: identical words or shingle Jaccard >= 0.8 is an exact
+    copy, Jaccard >= 0.4 or shingle containment >= 0.6 a light edit."""
+    jaccard, containment = feats[:, 3], feats[:, 4]
+    return np.where(same | (jaccard >= 0.8), 0,
+                    np.where((jaccard >= 0.4) | (containment >= 0.6), 1, 2)).tolist()
 
 
 @dataclass(slots=True)
@@ -361,42 +419,85 @@ class _Weights(dict):
 
 
 class _PairScorer:
-    """Feature rows of sentence pairs waiting for the pair model, scored in one call when
-    :meth:`flush` runs (automatically every ``limit`` rows, so memory stays bounded on long
-    documents)."""
+    """Candidate pairs of one document waiting for the pair model. Each pair is queued as its
+    :data:`PairCounts` and the indices of its two sides; :meth:`flush` turns all queued pairs
+    into feature rows and probabilities with numpy in one pass (automatically every ``limit``
+    pairs, so memory stays bounded on long documents) and keeps the best pair per earlier
+    sentence in ``matches``."""
 
-    def __init__(self, pair_model: Any, limit: int = 4096) -> None:
+    def __init__(self, pair_model: Any, units: list[Unit], weight: Callable[[str], float],
+                 involved: set[int], limit: int = 4096) -> None:
         self.pair_model = pair_model
+        self.units = units
+        self.weight = weight
         self.limit = limit
-        self.rows: list[list[float]] = []
-        self._owners: list[tuple[list[Unit], list[Sequence[tuple[int, _Match]]], int, list[tuple[int, bool, int]]]] = []
+        self.matches: list[Sequence[tuple[int, _Match]]] = [()] * len(units)
+        #: The sides pairs can have: the units, then the joined units of the pairs queued (see
+        #: :meth:`joined`), with their :data:`UnitStats` (computed for ``involved`` units only).
+        self.side_units: list[Unit] = list(units)
+        self.stats: list[UnitStats] = [unit_stats(u, weight) if k in involved else _NO_STATS
+                                       for k, u in enumerate(units)]
+        self._joined: dict[int, int] = {}
+        self.counts: list[PairCounts] = []
+        #: Per queued pair: the earlier side's index, whether both have identical words, and
+        #: the earlier unit restated (the first of a joined side).
+        self.sides: list[int] = []
+        self.same: list[bool] = []
+        self.refs: list[int] = []
+        self._owners: list[tuple[int, int]] = []
 
-    def add(self, units: list[Unit], matches: list[Sequence[tuple[int, _Match]]], j: int,
-            pairs: list[tuple[int, bool, int]]) -> None:
-        """Register (earlier index, identical words, tier) for the rows just appended for
-        later unit ``j``; the best row per earlier unit lands in ``matches[j]``."""
-        self._owners.append((units, matches, j, pairs))
-        if len(self.rows) >= self.limit:
+    def joined(self, a: int) -> int:
+        """The side of unit ``a`` read together with unit ``a + 1``."""
+        side = self._joined.get(a)
+        if side is None:
+            side = self._joined[a] = len(self.side_units)
+            self.side_units.append(self.units[a].join(self.units[a + 1]))
+            self.stats.append(unit_stats(self.side_units[-1], self.weight))
+        return side
+
+    def add(self, j: int, n: int) -> None:
+        """Register the last ``n`` queued pairs as those of later unit ``j``."""
+        self._owners.append((j, n))
+        if len(self.counts) >= self.limit:
             self.flush()
 
     def flush(self) -> None:
-        if not self.rows:
+        if not self.counts:
             return
-        probs = restatement_probability(self.pair_model, self.rows)
+        stats = np.array(self.stats, dtype=np.float64)
+        later = np.repeat([j for j, _ in self._owners], [n for _, n in self._owners])
+        same = np.array(self.same, dtype=bool)
+        feats = _feature_matrix(np.array(self.counts, dtype=np.float64), stats[later], stats[self.sides])
+        probs = restatement_probability(self.pair_model, feats)
+        tiers = _tiers(same, feats)
+        units, refs, same_list = self.units, self.refs, self.same
         pos = 0
-        for units, matches, j, pairs in self._owners:
+        for j, n in self._owners:
             best: dict[int, _Match] = {}
             sure = len(units[j].terms) >= 3
-            for (i, same, tier), p in zip(pairs, probs[pos:pos + len(pairs)]):
-                if same and sure:
+            for r in range(pos, pos + n):
+                i, p = refs[r], probs[r]
+                if same_list[r] and sure:
                     p = max(p, 0.99)
                 cur = best.get(i)
                 if cur is None or p > cur.prob:
-                    best[i] = _Match(units[i], p, tier)
-            pos += len(pairs)
-            matches[j] = list(best.items())
-        self.rows.clear()
-        self._owners.clear()
+                    best[i] = _Match(units[i], p, tiers[r])
+            pos += n
+            self.matches[j] = list(best.items())
+        for queue in (self.counts, self.sides, self.same, self.refs, self._owners):
+            queue.clear()
+        # joined units are rebuilt when needed again: memory stays bounded by ``limit``
+        del self.side_units[len(self.units):], self.stats[len(self.units):]
+        self._joined.clear()
+
+
+def _paragraph_members(units: list[Unit]) -> Iterator[tuple[int, range]]:
+    """(paragraph index, range of its units) per paragraph with units, in document order."""
+    lo = 0
+    for j in range(1, len(units) + 1):
+        if j == len(units) or units[j].paragraph != units[lo].paragraph:
+            yield units[lo].paragraph, range(lo, j)
+            lo = j
 
 
 class RepetitionDetector(Detector):
@@ -450,48 +551,57 @@ class RepetitionDetector(Detector):
         """The sentences of every paragraph, in document order."""
         units: list[Unit] = []
         for p in document.paragraphs:
-            for s, e in split_sentences(p.text):
-                units.append(make_unit(p.text[s:e], p.start + s, p.start + e, p.index))
+            text = p.text
+            ascii_text = text.isascii()
+            for s, e in split_sentences(text):
+                if ascii_text:  # already NFKC: tokenise in place, without copying
+                    originals = _ASCII_WORD.findall(text, s, e)
+                else:
+                    originals = _originals(unicodedata.normalize("NFKC", text[s:e]))
+                units.append(Unit(p.start + s, p.start + e, p.index, *_sentence(originals)))
         return units
 
     def score(self, document: Document, context: CorpusStats | None = None) -> DetectorResult:
         """Score every paragraph; ``context`` is unused (corpus IDF ships with the model).
 
         The base ``score_many`` (one document at a time) is kept on purpose: the pair model
-        is evaluated from its parameters (:func:`restatement_probability`, about 15 us a call),
-        so batching documents saves nothing, while keeping 32 documents' sentence units alive
-        between stages made the garbage collector cost more than the model calls did.
+        is evaluated from its parameters (:func:`restatement_probability`) on all of a
+        document's pairs at once, so batching documents saves nothing, while keeping 32
+        documents' sentence units alive between stages made the garbage collector cost more
+        than the model calls did.
         """
         result = DetectorResult.empty(len(document.paragraphs))
         units = self.units(document)
         if len(units) < 2:
             return result
+        df, weights = self._weight(units)
+        weight = weights.__getitem__
+        candidates = list(self._candidates(units, df, weight))
+        if not candidates:  # no sentence shares enough with an earlier one: all scores stay 0
+            return result
         pair_model = self._model()["pair_model"]
-        df, weight = self._weight(units)
-        scorer = _PairScorer(pair_model)
-        matches = self._match(units, df, weight, scorer)
-        scorer.flush()
+        matches = self._match(units, weights, candidates, pair_model)
         self._boost(units, matches)
-        best = [max(m, key=lambda x: x[1].prob, default=None) for m in matches]
+        best = [max(m, key=_by_prob) if m else None for m in matches]
         whole: dict[int, float] = {}
         if self.paragraph_pass:
             stretches = self._whole_paragraphs(units, best)
             if stretches:
                 probs = restatement_probability(
-                    pair_model, [pair_features(later, ref, weight) for _, _, later, ref in stretches])
+                    pair_model, _features([(later, ref) for _, _, later, ref in stretches], weight))
                 whole = {par: p * coverage for (par, coverage, _, _), p in zip(stretches, probs)}
         self._paragraph_scores(document, units, matches, best, whole, weight, result)
         return result
 
-    def _weight(self, units: list[Unit]) -> tuple[dict[str, int], Callable[[str], float]]:
-        """Document frequency of each term over ``units``, and the term weight: corpus IDF
+    def _weight(self, units: list[Unit]) -> tuple[dict[str, int], _Weights]:
+        """Document frequency of each term over ``units``, and the term weights: corpus IDF
         times within-document IDF (words the whole document repeats say little about which
         paragraph is restated)."""
         df: dict[str, int] = defaultdict(int)
         for u in units:
             for t in u.terms:
                 df[t] += 1
-        return df, _Weights(df, len(units), self._corpus_idf()).__getitem__
+        return df, _Weights(df, len(units), self._corpus_idf())
 
     def _candidates(self, units: list[Unit], df: dict[str, int],
                     weight: Callable[[str], float]) -> Iterator[tuple[int, list[int]]]:
@@ -499,69 +609,76 @@ class RepetitionDetector(Detector):
         from an inverted index over terms seen in at most ``max_postings`` units."""
         # a term in one unit only can never link two
         postings: dict[str, list[int]] = {t: [] for t, c in df.items() if 1 < c <= self.max_postings}
+        indexed = postings.keys()
         by_key: dict[int | None, int] = {}
-        paragraph = [u.paragraph for u in units]
+        first = 0  # the first unit of the current paragraph (units of a paragraph are contiguous)
         for j, u in enumerate(units):
+            if u.paragraph != units[first].paragraph:
+                first = j
             acc: dict[int, float] = {}
             hits: dict[int, int] = {}
-            par = paragraph[j]
-            for t in u.terms:
+            for t in () if indexed.isdisjoint(u.terms) else u.terms:
                 plist = postings.get(t)
                 if plist is None:
                     continue
-                if plist:
+                if plist and plist[0] < first:
                     w = weight(t)
-                    for i in plist:
-                        if paragraph[i] != par:
-                            if i in acc:
-                                acc[i] += w
-                                hits[i] += 1
-                            else:
-                                acc[i] = w
-                                hits[i] = 1
+                    for i in plist:  # ascending: stop at the current paragraph
+                        if i >= first:
+                            break
+                        if i in acc:
+                            acc[i] += w
+                            hits[i] += 1
+                        else:
+                            acc[i] = w
+                            hits[i] = 1
                 plist.append(j)
             chosen = sorted((i for i in acc if hits[i] >= 2), key=acc.__getitem__,
-                            reverse=True)[:self.max_candidates]
+                            reverse=True)[:self.max_candidates] if acc else []
             same = by_key.setdefault(u.key, j)
-            if same != j and same not in chosen and paragraph[same] != par:
+            if same < first and same not in chosen:
                 chosen.append(same)
             if chosen:
                 yield j, chosen
 
-    def _match(self, units: list[Unit], df: dict[str, int], weight: Callable[[str], float],
-               scorer: _PairScorer) -> list[Sequence[tuple[int, _Match]]]:
-        """Queue each candidate pair for the pair model (filled in when ``scorer`` flushes);
-        the two best candidates are also tried joined with a neighbour (sentences merged by
-        a rewrite)."""
-        matches: list[Sequence[tuple[int, _Match]]] = [()] * len(units)  # set when the scorer flushes
-        cache: dict[int, Weighted] = {}
-
-        def weighted(i: int) -> Weighted:
-            if i not in cache:
-                cache[i] = weigh(units[i], weight)
-            return cache[i]
-
-        def joined(a: int) -> tuple[Unit, Weighted]:
-            """Unit ``a`` read together with unit ``a + 1``."""
-            unit = units[a].join(units[a + 1])
-            return unit, weigh(unit, weight)
-
-        for j, chosen in self._candidates(units, df, weight):
+    def _match(self, units: list[Unit], weights: _Weights, candidates: list[tuple[int, list[int]]],
+               pair_model: Any) -> list[Sequence[tuple[int, _Match]]]:
+        """Score each candidate pair with the pair model; the two best candidates are also
+        tried joined with a neighbour (sentences merged by a rewrite). Returns, per unit, the
+        best match per earlier unit."""
+        weight = weights.__getitem__
+        scorer = _PairScorer(pair_model, units, weight,
+                             {j for j, _ in candidates}.union(*(chosen for _, chosen in candidates)))
+        square = {t: w * w for t, w in weights.items()}.__getitem__
+        sides = scorer.side_units
+        counts, queue_side, queue_same, queue_ref = scorer.counts.append, scorer.sides.append, \
+            scorer.same.append, scorer.refs.append
+        n = len(units)
+        for j, chosen in candidates:
             later = units[j]
-            wl = weighted(j)
-            pairs: list[tuple[int, bool, int]] = []
+            terms, shingles, names, numbers, key = later.terms, later.shingles, later.names, \
+                later.numbers, later.key
+            queued = 0
             for rank, i in enumerate(chosen):
-                options = [(units[i], weighted(i))]
+                options = [i]
                 if rank < 2:
                     for k in (i - 1, i + 1):
-                        if 0 <= k < len(units) and units[k].paragraph < later.paragraph:
-                            options.append(joined(min(i, k)))
-                for earlier, we in options:
-                    feats = pair_features(later, earlier, weight, (wl, we))
-                    scorer.rows.append(feats)
-                    pairs.append((i, later.key == earlier.key, _tier(later, earlier, feats)))
-            scorer.add(units, matches, j, pairs)
-        return matches
+                        if 0 <= k < n and units[k].paragraph < later.paragraph:
+                            options.append(scorer.joined(min(i, k)))
+                for side in options:
+                    earlier = sides[side]
+                    shared = terms & earlier.terms
+                    counts((sum(map(square, shared)), sum(map(weight, shared)),
+                            len(shingles & earlier.shingles),
+                            len(names & earlier.names) if names else 0,
+                            len(numbers & earlier.numbers) if numbers else 0))
+                    queue_side(side)
+                    queue_same(key == earlier.key)
+                    queue_ref(i)
+                queued += len(options)
+            scorer.add(j, queued)
+        scorer.flush()
+        return scorer.matches
 
     def _boost(self, units: list[Unit], matches: list[Sequence[tuple[int, _Match]]]) -> None:
         """Raise matches that sit on a diagonal run: neighbouring later sentences restating
@@ -597,31 +714,31 @@ class RepetitionDetector(Detector):
                           matches: list[Sequence[tuple[int, _Match]]], best: list[tuple[int, _Match] | None],
                           whole: dict[int, float], weight: Callable[[str], float],
                           result: DetectorResult) -> None:
-        restated: dict[int, float] = defaultdict(float)
-        in_run: dict[int, float] = defaultdict(float)
-        total: dict[int, float] = defaultdict(float)
-        terms: dict[int, int] = defaultdict(int)
-        members: dict[int, list[int]] = defaultdict(list)
-        for j, u in enumerate(units):
-            w = float(len(u.terms))
-            top = best[j]
-            members[u.paragraph].append(j)
-            total[u.paragraph] += w
-            terms[u.paragraph] += len(u.terms)
-            if top is not None:
-                restated[u.paragraph] += w * top[1].prob
-                in_run[u.paragraph] += w * top[1].in_run
-        for p in document.paragraphs:
-            if not total[p.index]:
+        for par, members in _paragraph_members(units):
+            if not any(best[members.start:members.stop]) and par not in whole \
+                    and self.evidence_threshold > 0:
+                continue  # nothing restated: the score stays 0
+            restated = in_run = total = 0.0
+            terms = 0
+            for j in members:
+                n = len(units[j].terms)
+                w = float(n)
+                total += w
+                terms += n
+                top = best[j]
+                if top is not None:
+                    restated += w * top[1].prob
+                    in_run += w * top[1].in_run
+            if not total:
                 continue
-            score = max(restated[p.index] / total[p.index], whole.get(p.index, 0.0))
-            if in_run[p.index] < total[p.index] / 2:
+            score = max(restated / total, whole.get(par, 0.0))
+            if in_run < total / 2:
                 # a short line restated on its own is left to the boilerplate detector
-                score *= min(1.0, terms[p.index] / self.min_paragraph_terms) ** 2
-            result.scores[p.index] = score
+                score *= min(1.0, terms / self.min_paragraph_terms) ** 2
+            result.scores[par] = score
             if score >= self.evidence_threshold:
-                result.evidence[p.index] = self._evidence(
-                    document, [(units[j], best[j]) for j in members[p.index]], p.index, weight)
+                result.evidence[par] = self._evidence(
+                    document, [(units[j], best[j]) for j in members], par, weight)
 
     def _whole_paragraphs(self, units: list[Unit], best: list[tuple[int, _Match] | None]
                           ) -> list[tuple[int, float, Unit, Unit]]:
@@ -631,11 +748,10 @@ class RepetitionDetector(Detector):
         (paragraph, coverage, the paragraph as one unit, the earlier stretch as one unit);
         the probability is scaled by the coverage, the share of the paragraph whose
         sentences found some match."""
-        spans: dict[int, list[int]] = defaultdict(list)
-        for j, u in enumerate(units):
-            spans[u.paragraph].append(j)
         out = []
-        for par, members in spans.items():
+        for par, members in _paragraph_members(units):
+            if not any(best[members.start:members.stop]):
+                continue
             refs = [best[j][0] for j in members if best[j] is not None
                     and best[j][1].prob >= self.support_min]
             if not refs:
@@ -671,7 +787,7 @@ class RepetitionDetector(Detector):
             shared_words: dict[str, str] = {}
             for u, m in items:
                 shared = u.terms & m.ref.terms
-                _, content = _analyse(document.text[u.start:u.end])
+                content = _analyse(document.text[u.start:u.end])
                 for t, orig, _ in sorted(content, key=lambda c: -weight(c[0])):
                     if t in shared:
                         if t in u.names or t in u.numbers:

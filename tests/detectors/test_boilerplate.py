@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +17,18 @@ from hypothesis import strategies as st
 from qualityscan.corpus import CorpusStats
 from qualityscan.detectors import create
 from qualityscan.detectors.boilerplate import (
+    _COMMENT_HEADER,
     _COMPILED,
+    _DATE,
+    _ROW,
+    _SELF_FEATURES,
+    _SENTENCE_END,
+    _TIME,
     FEATURE_NAMES,
     BoilerplateDetector,
+    _char_classes,
+    _class_counts,
+    _line_features,
     _literals,
     feature_matrix,
     find_phrase,
@@ -109,6 +119,28 @@ def test_phrase_literals_are_required() -> None:
     assert _literals(r"\(c\) (?:19|20)\d\d") == ("(c) ",)
     assert _literals(r"comments? (?:are|is) closed") == ("comment",)
     assert _literals(r"(?:a|b)|c") == ()
+
+
+_LINE_PIECES = st.lists(st.sampled_from([
+    "Jane says:", "says :", "Reply", "reply", "REPORT ABUSE", "Permalink", "July 3, 2012", "at 8:23 pm",
+    "3/4/2021", "2021-03-04", "12 Jan 2020", "10:30", "1", "٣", "²", "Ⅻ", "ſ", "K", "é", "ß", "—", "…",
+    ".", "!", "?", "\u201d", ")", "\n", " ", "\t", "a", "The", "x" * 13, ":", ",", "/", "@",
+]), max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_LINE_PIECES)
+def test_line_feature_shortcuts_change_nothing(parts: list[str]) -> None:
+    # the character counts and the regexes skipped when a line cannot match them
+    raw = "".join(parts)
+    text = unicodedata.normalize("NFKC", raw)
+    classes = [_char_classes(c) for c in text]
+    assert _class_counts(text) == tuple(sum(c[k] for c in classes) for k in range(4))
+    row = dict(zip(_SELF_FEATURES, _ROW.unpack(_line_features(raw, "en").row)))
+    assert row["ends_sentence"] == float(bool(_SENTENCE_END.search(text)))
+    assert row["has_date"] == float(bool(_DATE.search(text)))
+    assert row["has_time"] == float(bool(_TIME.search(text)))
+    assert _line_features(raw, "en").comment_header == bool(_COMMENT_HEADER.search(raw.strip()))
 
 
 def test_feature_matrix_plain_and_html_shapes() -> None:

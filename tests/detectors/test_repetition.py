@@ -14,7 +14,10 @@ import pytest
 from qualityscan.detectors import create
 from qualityscan.detectors.repetition import (
     RepetitionDetector,
+    _PairScorer,
     make_unit,
+    pair_counts,
+    pair_features,
     restatement_probability,
     split_sentences,
 )
@@ -227,6 +230,49 @@ def test_pair_model_other_than_the_shipped_kind_goes_through_predict_proba():
             return np.tile([0.25, 0.75], (len(X), 1))
 
     assert restatement_probability(Constant(), [[0.0] * 10, [1.0] * 10]) == [0.75, 0.75]
+
+
+def test_pair_features_follow_their_definitions():
+    later, earlier = make_unit(PARAPHRASES[3] + " " + ARTICLE[4]), make_unit(ARTICLE[3])
+    alone = make_unit("nothing in common here at all")
+    weight = {t: 1.0 + len(t) / 4 for t in later.terms | earlier.terms | alone.terms}.__getitem__
+    shared = later.terms & earlier.terms
+    sum_l, sum_e = (sum(map(weight, u.terms)) for u in (later, earlier))
+    sq_l, sq_e = (sum(weight(t) ** 2 for t in u.terms) for u in (later, earlier))
+    sh = len(later.shingles & earlier.shingles)
+    names, numbers = later.names | earlier.names, later.numbers | earlier.numbers
+    expected = [
+        sum(weight(t) ** 2 for t in shared) / (sq_l * sq_e) ** 0.5,
+        sum(map(weight, shared)) / sum_l,
+        sum(map(weight, shared)) / sum_e,
+        sh / len(later.shingles | earlier.shingles),
+        sh / len(later.shingles),
+        len(later.names & earlier.names) / len(names),
+        1.0,
+        len(later.numbers ^ earlier.numbers) / len(numbers),
+        np.log((1 + len(later.terms)) / (1 + len(earlier.terms))),
+        np.log1p(min(len(later.terms), len(earlier.terms))),
+    ]
+    assert names and numbers and 0 < sh < len(later.shingles)
+    assert pair_features(later, earlier, weight) == pytest.approx(expected, rel=1e-12)
+    assert pair_features(alone, earlier, weight)[:8] == [0.0] * 6 + [1.0, 1.0]  # nothing shared
+
+
+def test_detector_pairs_are_counted_as_pair_counts(det, monkeypatch):
+    """The detector's inlined pair counting agrees with :func:`pair_counts` on every pair."""
+    checked = []
+    flush = _PairScorer.flush
+
+    def checking_flush(scorer):
+        later = [j for j, n in scorer._owners for _ in range(n)]
+        for j, side, counts in zip(later, scorer.sides, scorer.counts):
+            assert counts == pair_counts(scorer.units[j], scorer.side_units[side], scorer.weight)
+            checked.append(side >= len(scorer.units))
+        flush(scorer)
+
+    monkeypatch.setattr(_PairScorer, "flush", checking_flush)
+    run(det, ARTICLE + PARAPHRASES + [ARTICLE[0] + " " + ARTICLE[1]])
+    assert True in checked and False in checked  # joined and single sentences both seen
 
 
 def test_score_many_matches_score(det):
