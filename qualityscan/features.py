@@ -199,7 +199,7 @@ def _style_features(text: str) -> list[float]:
         math.log1p(mean),
         spread / mean,
         len(set(head)) / len(head),
-        sum(c.isdigit() for c in text) / len(text),
+        sum(map(str.isdigit, text)) / len(text),
         sum(w[0].isupper() for w in words) / n,
         text.count(",") / n,
         sum(map(len, words)) / n,
