@@ -68,16 +68,19 @@ class CorpusStats:
             self._table[rows, cols] += 1
         self.documents += 1
 
-    def count(self, text: str) -> int:
-        """Estimated number of counted documents containing this line (0 for long lines)."""
+    def count(self, text: str, key: str | None = None) -> int:
+        """Estimated number of counted documents containing this line (0 for long lines).
+        ``key`` is ``normalise_line(text)`` when the caller has already computed it."""
         if len(text) > self.max_line_chars:
             return 0
-        key = normalise_line(text)
+        if key is None:
+            key = normalise_line(text)
         return self._count_key(key) if key else 0
 
-    def others(self, text: str, document_counted: bool) -> int:
-        """How many *other* documents share this line (excluding the document itself)."""
-        n = self.count(text)
+    def others(self, text: str, document_counted: bool, key: str | None = None) -> int:
+        """How many *other* documents share this line (excluding the document itself);
+        ``key`` as in :meth:`count`."""
+        n = self.count(text, key)
         return max(0, n - 1) if document_counted else n
 
     def snapshot(self, documents: Iterable[Document]) -> LineCounts:

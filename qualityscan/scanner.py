@@ -183,9 +183,11 @@ class Scanner:
         unsupported: dict[int, list[str]] = {id(r): [] for r in reports}
         failed: set[int] = set()
         for detector in self._detectors:
-            batch = [r for r in reports if detector.supports(r.document.language)]
+            batch = []
             for report in reports:
-                if not detector.supports(report.document.language):
+                if detector.supports(report.document.language):
+                    batch.append(report)
+                else:
                     unsupported[id(report)].append(detector.name)
             for report, result in zip(batch, _run_detector(detector, [r.document for r in batch], context)):
                 document = report.document

@@ -104,19 +104,14 @@ def featurize(docs: list[LabelledDoc], cache_dir: Path = DEFAULT_CACHE,
 
 def _score(docs: list[LabelledDoc], todo: list[LabelledDoc], rows: dict[str, dict], scanner: Any,
            detectors: list[str], cache: Path) -> None:
-    """Score ``todo`` (corpus statistics over all of ``docs``), appending each row to ``cache``.
-
-    Single-threaded: OpenMP threads in many tiny ``predict_proba`` calls cost far more than
-    they save on a busy machine.
-    """
-    from threadpoolctl import threadpool_limits
-
+    """Score ``todo`` (corpus statistics over all of ``docs``), appending each row to ``cache``,
+    in batches as the Scanner scores (which keeps the models to one thread itself)."""
     from qualityscan.corpus import CorpusStats
     from qualityscan.features import document_features
     from qualityscan.readers import document_from_text
 
     gopher = _gopher()
-    with threadpool_limits(limits=1), gzip.open(cache, "at", encoding="utf-8") as handle:
+    with gzip.open(cache, "at", encoding="utf-8") as handle:
         prepared = [scanner.prepare(document_from_text(d.text, id=d.id, source=d.origin)) for d in docs]
         stats = CorpusStats()
         for document in prepared:

@@ -40,6 +40,9 @@ def test_others_excludes_the_document_itself() -> None:
     assert stats.others("Related Posts", document_counted=True) == 3
     assert stats.others("Related Posts", document_counted=False) == 4
     assert stats.others("unseen line", document_counted=True) == 0
+    key = normalise_line("RELATED posts!")
+    assert stats.others("RELATED posts!", True, key) == stats.others("RELATED posts!", True) == 3
+    assert CorpusStats(max_line_chars=5).count("Related Posts", key) == 0  # the length limit still holds
 
 
 def test_long_and_empty_lines_are_not_counted() -> None:

@@ -655,8 +655,8 @@ def _document_features(document: Document, context: CorpusStats | None, document
     texts = [p.text for p in paragraphs]
     lines = [_line(text, document.language) for text in texts]
     if context is not None:
-        others = [shared[t] if t in shared else shared.setdefault(t, context.others(t, document_counted))
-                  for t in texts]
+        others = [shared[t] if t in shared else shared.setdefault(t, context.others(t, document_counted, line.key))
+                  for t, line in zip(texts, lines)]
     else:
         others = [0] * n
     matrix = np.empty((n, len(FEATURE_NAMES)))
