@@ -12,18 +12,24 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
 import unicodedata
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
 from qualityscan.document import Document
 
 _NON_WORD = re.compile(r"[\W\d_]+", re.UNICODE)
+#: On ASCII text (already NFKC, where casefold is lower) ``_NON_WORD`` keeps exactly the letters.
+_ASCII_NON_LETTER = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalpha()})
 
 
 def normalise_line(text: str) -> str:
     """Case-, digit- and punctuation-insensitive key of a line ("Total 0 Shares" == "total shares")."""
+    if text.isascii():
+        return " ".join(text.lower().translate(_ASCII_NON_LETTER).split())
     text = unicodedata.normalize("NFKC", text).casefold()
     return " ".join(_NON_WORD.sub(" ", text).split())
 
@@ -46,10 +52,25 @@ class CorpusStats:
         self._table = np.zeros((depth, width), dtype=np.uint32)
         self.documents = 0
 
-    def _cells(self, key: str) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def _flat(self) -> memoryview:
+        # The table's counters in one row-major run, read and written as Python ints (a
+        # numpy index per counter costs several times more); cached, not pickled.
+        flat = self.__dict__.get("_flat_view")
+        if flat is None:
+            flat = self.__dict__["_flat_view"] = memoryview(self._table).cast("B").cast("I")
+        return flat
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_flat_view"}
+
+    def _cells(self, key: str) -> list[int]:
+        """Positions in :attr:`_flat` of ``key``'s counter in each row: the row's slice of
+        a BLAKE2b digest (8 little-endian bytes per row) modulo the width."""
         digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8 * self.depth).digest()
-        cols = np.frombuffer(digest, dtype="<u8") % np.uint64(self.width)
-        return np.arange(self.depth), cols.astype(np.int64)
+        width = self.width
+        return [row * width + value % width
+                for row, value in enumerate(struct.unpack(f"<{self.depth}Q", digest))]
 
     def keys(self, document: Document) -> set[str]:
         """The distinct normalised short-line keys of a segmented document."""
@@ -63,9 +84,10 @@ class CorpusStats:
 
     def add(self, document: Document) -> None:
         """Count each distinct short line of ``document`` once."""
+        flat = self._flat
         for key in self.keys(document):
-            rows, cols = self._cells(key)
-            self._table[rows, cols] += 1
+            for cell in self._cells(key):
+                flat[cell] += 1
         self.documents += 1
 
     def count(self, text: str, key: str | None = None) -> int:
@@ -90,8 +112,8 @@ class CorpusStats:
         return LineCounts({key: self._count_key(key) for key in keys}, self.documents, self.max_line_chars)
 
     def _count_key(self, key: str) -> int:
-        rows, cols = self._cells(key)
-        return int(self._table[rows, cols].min())
+        flat = self._flat
+        return min([flat[cell] for cell in self._cells(key)])
 
 
 class LineCounts(CorpusStats):

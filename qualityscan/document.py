@@ -77,7 +77,7 @@ class Paragraph:
             "start": self.start,
             "end": self.end,
             "text": self.text,
-            "scores": {k: round(v, 4) for k, v in _ordered(self.scores).items()},
+            "scores": _rounded(self.scores),
             "evidence": [e.to_dict() for e in self.evidence],
         }
 
@@ -112,7 +112,9 @@ class Report:
     document: Document
     scores: dict[str, float] = field(default_factory=dict)
     reliability: float | None = None
-    features: dict[str, float] | None = None
+    #: Document-level numbers detectors reported (``DetectorResult.features``), keyed
+    #: ``<detector>_<name>``: reliability-model inputs, not part of the output record.
+    features: dict[str, float] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -134,14 +136,24 @@ class Report:
             "source": doc.source,
             "language": doc.language,
             "reliability": None if self.reliability is None else round(self.reliability, 4),
-            "scores": {k: round(v, 4) for k, v in _ordered(self.scores).items()},
+            "scores": _rounded(self.scores),
             "paragraphs": [p.to_dict() for p in doc.paragraphs],
             "errors": list(doc.errors),
         }
 
 
-def _ordered(scores: dict[str, float]) -> dict[str, float]:
-    """Known detectors in schema order first, then any others by name."""
-    known = {k: scores[k] for k in DETECTOR_NAMES if k in scores}
-    extra = {k: scores[k] for k in sorted(scores) if k not in known}
-    return {**known, **extra}
+def _rounded(scores: dict[str, float]) -> dict[str, float]:
+    """Scores rounded to 4 decimals, known detectors in schema order first, then any others
+    by name."""
+    keys = tuple(scores)
+    order = _ORDER.get(keys)
+    if order is None:  # a few key sets recur (one per detector set): each is sorted once
+        if len(_ORDER) >= 1024:
+            _ORDER.clear()
+        known = [k for k in DETECTOR_NAMES if k in scores]
+        order = _ORDER[keys] = (*known, *sorted(set(keys) - set(known)))
+    return {k: round(scores[k], 4) for k in order}
+
+
+#: Output order of each key sequence seen (bounded: cleared when full).
+_ORDER: dict[tuple[str, ...], tuple[str, ...]] = {}

@@ -15,7 +15,14 @@ Two groups of features:
   (:func:`_style_features`): sentence length and its variation ("burstiness", after GPTZero
   and Gehrmann et al. 2019's GLTR observations that model text is more uniform), vocabulary
   variety, and the density of digits, capitalised words, commas, long words and reporting
-  verbs ("said", "told": news quotes its sources, models summarise).
+  verbs ("said", "told": news quotes its sources, models summarise);
+* of its edges: whether the first and last lines end like a sentence and how short the
+  shortest of the first / last three lines are (site chrome a scraper leaves in sits at the
+  top and bottom of the text: "Archives", "Back to top");
+* numbers a detector reports about the whole document (``Report.features``, see
+  :data:`DETECTOR_SUMMARIES`): the garble detector's language-model, casing and article-rate
+  columns summarised over paragraphs (token-weighted mean, 10th percentile, spread), which
+  tell translated and machine-written prose from human prose better than paragraph scores.
 
 No feature looks at quote or apostrophe style (a known shortcut in the MT data).
 Change :data:`FEATURE_VERSION` whenever a definition changes: a model records it and is
@@ -33,9 +40,10 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from qualityscan.detectors.garble import GarbleDetector
 from qualityscan.document import DETECTOR_NAMES, Report
 
-FEATURE_VERSION = 2
+FEATURE_VERSION = 3
 #: A paragraph counts as flagged by a detector at or above this score.
 FLAG_THRESHOLD = 0.5
 #: Lines with fewer words than this are "short" (menus, buttons, bylines, captions).
@@ -61,7 +69,16 @@ DOCUMENT: tuple[str, ...] = (
     "max_restated_containment",
     "log_words_per_sentence", "sentence_length_variation", "type_token_ratio_100", "digit_share",
     "capitalised_share", "commas_per_word", "chars_per_word", "reporting_verbs_per_word",
+    "first_line_terminal", "last_line_terminal", "log_last_line_words", "head_unterminated_share",
+    "tail_unterminated_share", "log_head_min_words", "log_tail_min_words",
 )
+#: Document-level numbers each detector reports in ``DetectorResult.features`` (carried on
+#: ``Report.features`` as ``<detector>_<name>``) that the model reads.
+DETECTOR_SUMMARIES: dict[str, tuple[str, ...]] = {"garble": GarbleDetector.summary_names()}
+#: Lines at each end of a document looked at by the edge features.
+EDGE_LINES = 3
+#: Endings of a line that closes a sentence (quotes and brackets may follow the stop).
+_TERMINAL = tuple(".!?:;\"')\u201d\u2019")
 #: Style features read at most this many characters of a document.
 STYLE_CHARS = 20_000
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]\u201d\u2019]*\s+(?=[\"'(\[\u201c\u2018]?[A-Z0-9])")
@@ -85,7 +102,8 @@ def _ordered(detectors: Iterable[str]) -> list[str]:
 
 def feature_names(detectors: Iterable[str]) -> list[str]:
     """The feature vector's names, in order, for documents scored by ``detectors``."""
-    return [f"{d}_{f}" for d in _ordered(detectors) for f in PER_DETECTOR] + [f"doc_{f}" for f in DOCUMENT]
+    return [f"{d}_{f}" for d in _ordered(detectors) for f in PER_DETECTOR + DETECTOR_SUMMARIES.get(d, ())] \
+        + [f"doc_{f}" for f in DOCUMENT]
 
 
 #: The full vector when every known detector is registered.
@@ -102,6 +120,8 @@ def document_features(report: Report) -> dict[str, float]:
         scores = [p.scores.get(name, 0.0) for p in paragraphs]
         values = _detector_features(float(report.scores[name]), scores, lengths, evidence[name])
         out.update({f"{name}_{k}": v for k, v in zip(PER_DETECTOR, values)})
+        out.update({f"{name}_{k}": report.features[f"{name}_{k}"] for k in DETECTOR_SUMMARIES.get(name, ())
+                    if f"{name}_{k}" in report.features})
     out.update({f"doc_{k}": v for k, v in zip(DOCUMENT, _text_features([p.text for p in paragraphs]))})
     return out
 
@@ -179,6 +199,26 @@ def _text_features(texts: list[str]) -> list[float]:
         restated,
         max_containment,
         *_style_features("\n".join(texts)),
+        *_edge_features([t.strip() for t in texts], words),
+    ]
+
+
+def _edge_features(texts: list[str], words: list[int]) -> list[float]:
+    """Whether the first / last line ends a sentence, the last line's length (log words), the
+    share of the first / last :data:`EDGE_LINES` lines not ending a sentence and the length of
+    the shortest of them (log words)."""
+    if not texts:
+        return [0.0] * 7
+    head, tail = slice(0, EDGE_LINES), slice(-EDGE_LINES, None)
+    ends = [t.endswith(_TERMINAL) for t in texts]
+    return [
+        float(ends[0]),
+        float(ends[-1]),
+        math.log1p(words[-1]),
+        1.0 - sum(ends[head]) / len(ends[head]),
+        1.0 - sum(ends[tail]) / len(ends[tail]),
+        math.log1p(min(words[head])),
+        math.log1p(min(words[tail])),
     ]
 
 

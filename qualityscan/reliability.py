@@ -47,8 +47,10 @@ def make_pipeline(kind: str, random_state: int = 0) -> Any:
     from sklearn.preprocessing import StandardScaler
 
     def hgb() -> HistGradientBoostingClassifier:
+        # 31 leaves: grouped 5-fold CV on the shipped model's training side, out-of-fold AUC
+        # 0.952 (15 leaves: 0.950, 63: 0.950; more or fewer iterations: within 0.001)
         return HistGradientBoostingClassifier(
-            learning_rate=0.05, max_iter=250, max_leaf_nodes=15, min_samples_leaf=20,
+            learning_rate=0.05, max_iter=250, max_leaf_nodes=31, min_samples_leaf=20,
             l2_regularization=1.0, random_state=random_state)
 
     if kind == "logreg":
@@ -62,34 +64,40 @@ def make_pipeline(kind: str, random_state: int = 0) -> Any:
 
 
 def cross_validate(kind: str, X: np.ndarray, y: np.ndarray, groups: Sequence[str], folds: int = 5,
-                   random_state: int = 0) -> dict[str, float]:
-    """Out-of-fold ROC AUC, Brier score and log loss of ``kind``, folds grouped by ``groups``."""
+                   random_state: int = 0, sample_weight: np.ndarray | None = None) -> dict[str, float]:
+    """Out-of-fold ROC AUC, Brier score and log loss of ``kind``, folds grouped by ``groups``
+    (fitted and measured with ``sample_weight`` when given)."""
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
     from sklearn.model_selection import GroupKFold, cross_val_predict
 
     n_groups = len(set(groups))
     cv = GroupKFold(n_splits=min(folds, n_groups))
+    params = {} if sample_weight is None else {"clf__sample_weight": sample_weight}
     proba = cross_val_predict(make_pipeline(kind, random_state), X, y, groups=groups, cv=cv,
-                              method="predict_proba", n_jobs=1)[:, 1]
-    return {"roc_auc": float(roc_auc_score(y, proba)), "brier": float(brier_score_loss(y, proba)),
-            "log_loss": float(log_loss(y, np.clip(proba, 1e-6, 1 - 1e-6)))}
+                              method="predict_proba", n_jobs=1, params=params)[:, 1]
+    w = sample_weight
+    return {"roc_auc": float(roc_auc_score(y, proba, sample_weight=w)),
+            "brier": float(brier_score_loss(y, proba, sample_weight=w)),
+            "log_loss": float(log_loss(y, np.clip(proba, 1e-6, 1 - 1e-6), sample_weight=w))}
 
 
 def fit_model(X: np.ndarray, y: np.ndarray, groups: Sequence[str], kinds: Iterable[str] = CANDIDATES,
-              random_state: int = 0) -> tuple[Any, dict[str, Any]]:
-    """Choose the candidate with the lowest grouped-CV log loss, then fit it on all of ``X``.
+              random_state: int = 0, sample_weight: Sequence[float] | None = None) -> tuple[Any, dict[str, Any]]:
+    """Choose the candidate with the lowest grouped-CV log loss, then fit it on all of ``X``
+    (every fit and CV figure weighted by ``sample_weight`` when given).
 
     Returns ``(pipeline, selection)`` where ``selection`` holds every candidate's CV figures.
     Runs single-threaded (a shared machine; the data is small).
     """
     from threadpoolctl import threadpool_limits
 
+    weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
     with threadpool_limits(limits=1):
-        return _fit_model(X, y, groups, kinds, random_state)
+        return _fit_model(X, y, groups, kinds, random_state, weights)
 
 
 def _fit_model(X: np.ndarray, y: np.ndarray, groups: Sequence[str], kinds: Iterable[str],
-               random_state: int) -> tuple[Any, dict[str, Any]]:
+               random_state: int, weights: np.ndarray | None) -> tuple[Any, dict[str, Any]]:
     y = np.asarray(y, dtype=int)
     if len(set(y.tolist())) < 2:
         raise ValueError("training labels hold a single class; need reliable and unreliable documents")
@@ -98,13 +106,14 @@ def _fit_model(X: np.ndarray, y: np.ndarray, groups: Sequence[str], kinds: Itera
     can_cv = len(set(groups)) >= 3 and min(np.bincount(y)) >= 3
     if can_cv and len(kinds) > 1:
         for kind in kinds:
-            results[kind] = cross_validate(kind, X, y, groups, random_state=random_state)
+            results[kind] = cross_validate(kind, X, y, groups, random_state=random_state, sample_weight=weights)
         chosen = min(kinds, key=lambda k: (results[k]["log_loss"], kinds.index(k)))
     else:
         chosen = kinds[0]
         if can_cv:
-            results[chosen] = cross_validate(chosen, X, y, groups, random_state=random_state)
-    pipeline = make_pipeline(chosen, random_state).fit(X, y)
+            results[chosen] = cross_validate(chosen, X, y, groups, random_state=random_state, sample_weight=weights)
+    pipeline = make_pipeline(chosen, random_state).fit(
+        X, y, **({} if weights is None else {"clf__sample_weight": weights}))
     return pipeline, {"chosen": chosen, "cross_validation": results,
                       "criterion": "lowest out-of-fold log loss, folds grouped by document/article"}
 

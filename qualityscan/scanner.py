@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from qualityscan import detectors as detector_registry
+from qualityscan._gc import quiet_gc, quiet_gc_while
 from qualityscan.corpus import CorpusStats
 from qualityscan.detectors.base import Detector
 from qualityscan.document import Document, Report
@@ -113,6 +114,7 @@ class Scanner:
         return self.score(self.prepare(document), context)
 
     # ----------------------------------------------------------------- many documents
+    @quiet_gc_while
     def scan_paths(self, paths: Iterable[str | os.PathLike[str]]) -> Iterator[Report]:
         """Score every document under ``paths`` (files, folders, ``-`` for stdin), in input order."""
         paths = [str(p) for p in paths]
@@ -128,6 +130,7 @@ class Scanner:
         docs = (self.prepare(d) for d in iter_documents(paths, self.read_options))
         yield from self._progress(self._score_all(docs, stats), total)
 
+    @quiet_gc_while
     def scan_documents(self, documents: Iterable[Document]) -> Iterator[Report]:
         """Score a stream of documents in order, with bounded memory.
 
@@ -175,7 +178,7 @@ class Scanner:
         if scoreable:
             # Many small model calls: OpenMP/BLAS thread pools only add overhead there (60x CPU
             # time on a busy machine) and fight --jobs workers.
-            with _thread_controller().limit(limits=1):
+            with _thread_controller().limit(limits=1), quiet_gc():
                 self._score_into(scoreable, context)
         return reports
 
@@ -201,6 +204,7 @@ class Scanner:
                     failed.add(id(report))
                     continue
                 report.scores[detector.name] = _clip(detector.aggregate(document, result))
+                report.features.update((f"{detector.name}_{k}", float(v)) for k, v in result.features.items())
         for report in reports:
             if names := unsupported[id(report)]:
                 report.document.errors.append(
@@ -291,9 +295,11 @@ def _apply(detector: Detector, document: Document, result: Any) -> None:
     if len(result.scores) != len(paragraphs) or len(result.evidence) != len(paragraphs):
         raise RuntimeError(f"detector {detector.name} returned {len(result.scores)} scores for "
                            f"{len(paragraphs)} paragraphs")
+    name = detector.name
     for paragraph, score, evidence in zip(paragraphs, result.scores, result.evidence):
-        paragraph.scores[detector.name] = _clip(score)
-        paragraph.evidence.extend(evidence)
+        paragraph.scores[name] = min(1.0, max(0.0, float(score)))  # _clip, inlined: runs per paragraph
+        if evidence:
+            paragraph.evidence.extend(evidence)
 
 
 @functools.lru_cache(maxsize=1)

@@ -17,7 +17,7 @@ import json
 import random
 import re
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,11 +48,31 @@ BASE_LIMITS = {
     "chrome": 240,
     "concat": 240,
 }
+#: The training side gets this many times its share of each composed kind (each side has its
+#: own random generator, so the held-out compositions do not change with it).
+TRAIN_COMPOSITIONS = 2.0
+#: Extra training-side documents per kind at ``scale=1`` (:func:`_training_supplement`).
+SUPPLEMENT_LIMITS = {
+    "mt_systems_per_doc": 6,
+    "mlqe_docs_per_pair": 120,
+    "machine_text_human": 900,
+    "machine_text_machine": 900,
+    "boilerplate_pages": 2000,
+    "dragnet_pages": 0,
+}
 
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "‚": "'", "‛": "'", "“": '"', "”": '"', "„": '"', "‟": '"',
                          "′": "'", "″": '"'})
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
 _WORD = re.compile(r"\w+", re.UNICODE)
+#: An MLQE-PE post-editor's rejection note ("Rejected - the string is in another language")
+#: stands where a translation should be: such sentences are left out of both versions.
+_REJECTED = re.compile(r"\s*Rejected\s+-")
+#: A chat model's preamble ("Sure, here's an 8-sentence news article ...", "Here is the
+#: requested news article:"): a few DetectRL "human" originals have a generated article glued
+#: on, so they are not human text and are left out.
+_CHAT_PREAMBLE = re.compile(r"\b(?:Sure|Certainly)[,!]? here(?:'s| is)\b|\bHere(?:'s| is) (?:an?|the|your) "
+                            r"[\w -]{0,40}?\b(?:article|summary|version|text)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -161,7 +181,7 @@ def _mlqe(root: Path, rng: random.Random, limits: dict, docs: list[LabelledDoc])
     """
     by_doc: dict[str, list[dict]] = defaultdict(list)
     for rec in _jsonl(_need(root / "mt" / "mlqe_pe_toen.jsonl.gz")):
-        if rec["doc_id"] and rec["post_edit"] and rec["lp"] != "ru-en":
+        if rec["doc_id"] and rec["post_edit"] and rec["lp"] != "ru-en" and not _REJECTED.match(rec["post_edit"]):
             by_doc[rec["doc_id"]].append(rec)
     by_pair: dict[str, list[str]] = defaultdict(list)
     for doc_id, recs in by_doc.items():
@@ -227,7 +247,8 @@ def _machine_text(root: Path, rng: random.Random, limits: dict, docs: list[Label
 def _paraphrase(root: Path, keys: dict[str, str], bases: dict) -> None:
     """``paraphrase/``: DetectRL rewrites of BBC articles become restatements of their original."""
     for r in _jsonl(_need(root / "paraphrase" / "paraphrase_pairs.jsonl.gz")):
-        if r["source"] != "detectrl-rewrite" or r["label"] != 1 or not r["domain"].startswith("news"):
+        if r["source"] != "detectrl-rewrite" or r["label"] != 1 or not r["domain"].startswith("news") \
+                or _CHAT_PREAMBLE.search(r["text_a"]):
             continue
         group = keys.get(_key(r["text_a"]))
         group = f"mx:{group}" if group else "para:" + hashlib.blake2b(r["text_a"].encode(), digest_size=8).hexdigest()
@@ -435,11 +456,15 @@ def build(data_root: Path = DEFAULT_DATA_ROOT, scale: float = 1.0, seed: int = S
     train_groups = {d.group for d in docs if d.split == "train"}
     docs = [d for d in docs if d.split == "train" or d.group not in train_groups]
     leaks = _leaks(root)
-    for split, share in (("train", 1 - TEST_SHARE), ("test", TEST_SHARE)):
+    for split, share in (("train", (1 - TEST_SHARE) * TRAIN_COMPOSITIONS), ("test", TEST_SHARE)):
         side_bases = [b for g, bs in sorted(bases.items()) if side(g, seed) == split for b in bs]
         side_chrome = [r for g, rs in sorted(chrome.items()) if side(g, seed) == split for r in rs]
-        docs.extend(_compose(side_bases, leaks[split], side_chrome, random.Random(f"{seed}:{split}"), limits,
-                             split, share))
+        composed = _compose(side_bases, leaks[split], side_chrome, random.Random(f"{seed}:{split}"), limits,
+                            split, share)
+        for d in composed:  # beyond the plain share: the training supplement (see training_weights)
+            d.meta["supplement"] = int(d.id.rsplit(":", 1)[1]) >= round(limits[d.family] * (1 - TEST_SHARE))
+        docs.extend(composed)
+    docs.extend(_training_supplement(root, docs, scale, seed))
     docs = [d for d in docs if d.text.strip()]
     seen: set[str] = set()
     for d in docs:
@@ -447,6 +472,50 @@ def build(data_root: Path = DEFAULT_DATA_ROOT, scale: float = 1.0, seed: int = S
             raise ValueError(f"duplicate document id {d.id}")
         seen.add(d.id)
     return docs
+
+
+def _training_supplement(root: Path, docs: list[LabelledDoc], scale: float, seed: int) -> list[LabelledDoc]:
+    """More labelled MT, MLQE-PE, machine-text and web-page documents for the training side only.
+
+    A second, independent sample of those sources (own random generator, the same rules:
+    more MT systems per source document, more MLQE-PE articles, more machine-written
+    articles with length-matched human ones, every usable non-dragnet page as main text and
+    as whole page), keeping only documents whose underlying article is on the training side
+    and that are not in the set already. The held-out side is exactly what :func:`build` made
+    without it.
+    """
+    limits = {k: v if k == "mt_systems_per_doc" or not v else max(2, round(v * scale))
+              for k, v in SUPPLEMENT_LIMITS.items()}
+    rng = random.Random(f"{seed}:supplement")
+    extra: list[LabelledDoc] = []
+    _mt(root, rng, limits, extra, {})
+    if scale < 1.0:
+        extra = rng.sample(extra, round(len(extra) * scale))
+    _mlqe(root, rng, limits, extra)
+    _machine_text(root, rng, limits, extra, {})
+    _boilerplate(root, rng, limits, extra, {}, {})
+    seen = {d.id for d in docs}
+    held_out = {d.group for d in docs if d.split == "test"}
+    out = []
+    for d in extra:
+        if (d.label is None or d.id in seen or d.group in held_out or side(d.group, seed) != "train"
+                or d.meta.get("forced_split") == "test"):
+            continue
+        seen.add(d.id)
+        d.split = "train"
+        d.meta["supplement"] = True
+        out.append(d)
+    return out
+
+
+def training_weights(docs: list[LabelledDoc]) -> list[float]:
+    """Sample weights that give each (family, label) the total weight it has without the
+    training supplement: the supplement adds examples, not weight, so the class balance and
+    the mix of kinds of damage (and with them the calibration) stay those of the plain set."""
+    keys = [(d.family, d.label) for d in docs]
+    total = Counter(keys)
+    plain = Counter(k for k, d in zip(keys, docs) if not d.meta.get("supplement"))
+    return [plain[k] / total[k] if plain[k] else 1.0 for k in keys]
 
 
 def summary(docs: list[LabelledDoc]) -> dict[str, dict[str, int]]:

@@ -62,10 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     leaked = train_groups & {g for g, t in zip(groups, test) if t}
     if leaked:
         raise AssertionError(f"{len(leaked)} articles on both sides of the split, e.g. {sorted(leaked)[:3]}")
-    print(f"training on {int(train.sum())} documents ({int(y[train].sum())} reliable), "
+    print(f"training on {int(train.sum())} documents ({int(y[train].sum())} reliable; "
+          f"{sum(bool(d.meta.get('supplement')) for d, t in zip(usable, train) if t)} from the training supplement), "
           f"{len(names)} features from detectors {', '.join(detectors)}", flush=True)
+    weights = compose.training_weights([d for d, t in zip(usable, train) if t])
     pipeline, selection = fit_model(X[train], y[train], [g for g, t in zip(groups, train) if t],
-                                    kinds=args.kinds.split(","), random_state=0)
+                                    kinds=args.kinds.split(","), random_state=0, sample_weight=weights)
+    selection["sample_weights"] = "compose.training_weights: the supplement adds examples, not weight"
     for kind, cv in selection["cross_validation"].items():
         print(f"  CV {kind:12s} AUC {cv['roc_auc']:.4f}  Brier {cv['brier']:.4f}  log loss {cv['log_loss']:.4f}")
     print(f"  chosen: {selection['chosen']}")

@@ -78,3 +78,25 @@ def test_snapshot_freezes_the_counts_of_several_documents_lines() -> None:
     assert frozen.count("body bob text here") == 1
     assert frozen.count("body cy text here") == 0  # not a line of the snapshot's documents
     assert frozen.documents == 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=60))
+def test_ascii_shortcut_matches_the_general_normalisation(text: str) -> None:
+    import re
+    import unicodedata
+
+    general = " ".join(re.sub(r"[\W\d_]+", " ", unicodedata.normalize("NFKC", text).casefold()).split())
+    assert normalise_line(text) == general
+
+
+def test_pickled_sketch_keeps_its_counts_and_stays_writable() -> None:
+    import pickle
+
+    stats = CorpusStats(width=64, depth=3)
+    stats.add(_doc("Leave a Reply\nFirst article text.", "a"))
+    assert stats.count("Leave a Reply") == 1  # builds the cached view, which is not pickled
+    copy = pickle.loads(pickle.dumps(stats))
+    copy.add(_doc("Leave a Reply", "b"))
+    assert copy.count("Leave a Reply") == 2 and stats.count("Leave a Reply") == 1
+    assert int(copy._table.sum()) == 3 * 3  # three distinct lines counted in each of 3 rows

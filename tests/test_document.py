@@ -28,3 +28,13 @@ def test_unscored_document_has_null_reliability_and_no_paragraphs():
     assert record["reliability"] is None
     assert record["paragraphs"] == [] and record["scores"] == {}
     assert record["errors"] == ["b: empty file"]
+
+
+def test_scores_keep_schema_order_then_other_names_sorted_whatever_the_insertion_order():
+    for scores in ({"zeta": 0.5, "prompt_leak": 0.1, "alpha": 0.2, "garble": 0.123456},
+                   {"garble": 0.123456, "alpha": 0.2, "zeta": 0.5, "prompt_leak": 0.1}):
+        doc = Document(id="c", source="c", text="x")
+        doc.paragraphs = [Paragraph(0, 0, 1, "x", scores=dict(scores))]
+        record = Report(doc, scores=dict(scores)).to_dict()
+        for got in (record["scores"], record["paragraphs"][0]["scores"]):
+            assert list(got.items()) == [("garble", 0.1235), ("prompt_leak", 0.1), ("alpha", 0.2), ("zeta", 0.5)]

@@ -7,6 +7,7 @@ import pytest
 from qualityscan.document import DETECTOR_NAMES, Document, Evidence, Report
 from qualityscan.features import (
     _MIN_RESTATE_TERMS,
+    DETECTOR_SUMMARIES,
     DOCUMENT,
     FEATURE_NAMES,
     PER_DETECTOR,
@@ -28,7 +29,9 @@ def _report(paragraphs: list[str], scores: dict[str, list[float]]) -> Report:
             p.scores[name] = v
             if v >= 0.5:
                 p.evidence.append(Evidence(name, "flagged", (p.start, p.end)))
-    return Report(doc, scores={name: max(values) for name, values in scores.items()})
+    # what a detector reporting document-level numbers would have put on the report
+    features = {f"{name}_{k}": 0.25 for name in scores for k in DETECTOR_SUMMARIES.get(name, ())}
+    return Report(doc, scores={name: max(values) for name, values in scores.items()}, features=features)
 
 
 ARTICLE = [
@@ -41,7 +44,9 @@ ARTICLE = [
 
 def test_names_are_ordered_by_schema_and_cover_all_detectors():
     assert feature_names(["repetition", "garble"])[:len(PER_DETECTOR)] == [f"garble_{f}" for f in PER_DETECTOR]
-    assert len(FEATURE_NAMES) == len(DETECTOR_NAMES) * len(PER_DETECTOR) + len(DOCUMENT)
+    summaries = sum(len(v) for v in DETECTOR_SUMMARIES.values())
+    assert len(FEATURE_NAMES) == len(DETECTOR_NAMES) * len(PER_DETECTOR) + summaries + len(DOCUMENT)
+    assert feature_names(["garble"])[len(PER_DETECTOR)] == f"garble_{DETECTOR_SUMMARIES['garble'][0]}"
     assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
     assert feature_names([]) == [f"doc_{f}" for f in DOCUMENT]
 
@@ -114,6 +119,37 @@ def test_style_features_read_sentence_rhythm_and_reporting():
     assert news["doc_digit_share"] > 0 and news["doc_capitalised_share"] == pytest.approx(3 / 12)
     assert news["doc_commas_per_word"] == pytest.approx(2 / 12)
     assert doc(uniform)["doc_type_token_ratio_100"] == pytest.approx(6 / 18)
+
+
+def test_edge_features_see_unterminated_short_lines_at_the_ends():
+    clean = document_features(_report(ARTICLE, {}))
+    chrome = document_features(_report(["Home", "News", *ARTICLE, "Leave a Reply", "Archives"], {}))
+    assert clean["doc_first_line_terminal"] == clean["doc_last_line_terminal"] == 1.0
+    assert clean["doc_head_unterminated_share"] == clean["doc_tail_unterminated_share"] == 0.0
+    assert chrome["doc_first_line_terminal"] == chrome["doc_last_line_terminal"] == 0.0
+    assert chrome["doc_head_unterminated_share"] == pytest.approx(2 / 3)
+    assert chrome["doc_tail_unterminated_share"] == pytest.approx(2 / 3)
+    assert chrome["doc_log_last_line_words"] == pytest.approx(math.log1p(1))
+    assert chrome["doc_log_tail_min_words"] == pytest.approx(math.log1p(1))
+    assert clean["doc_log_head_min_words"] == pytest.approx(math.log1p(14))
+
+
+def test_detector_summaries_come_from_the_report_and_the_garble_detector():
+    from qualityscan.detectors.garble import GarbleDetector
+    from qualityscan.scanner import Scanner
+
+    report = Scanner(detectors=["garble"], model=None, corpus=False).scan_text("\n".join(ARTICLE))
+    expected = {f"garble_{k}" for k in DETECTOR_SUMMARIES["garble"]}
+    assert set(report.features) == expected
+    assert tuple(DETECTOR_SUMMARIES["garble"]) == GarbleDetector.summary_names()
+    f = document_features(report)
+    assert all(f[k] == report.features[k] and math.isfinite(f[k]) for k in expected)
+    assert list(f) == feature_names(["garble"])
+    assert "features" not in report.to_dict()  # inputs of the model, not part of the record
+    # the summary of one document does not depend on the others in its batch
+    alone = GarbleDetector().score_many([report.document])[0].features
+    other = segment(Document("o", "o", "Secretary Brinken He arrived Hong Kongas well."))
+    assert GarbleDetector().score_many([other, report.document])[1].features == pytest.approx(alone)
 
 
 def test_empty_document_gives_finite_features():

@@ -9,7 +9,14 @@ from qualityscan import detectors as registry
 from qualityscan.document import Document, Report
 from qualityscan.features import feature_names
 from qualityscan.model import ModelError, ModelIntegrityError, shipped_model_path
-from qualityscan.reliability import ReliabilityModel, make_pipeline, read_labels, save, train_user_model
+from qualityscan.reliability import (
+    ReliabilityModel,
+    fit_model,
+    make_pipeline,
+    read_labels,
+    save,
+    train_user_model,
+)
 from qualityscan.segment import segment
 
 DETECTORS = ["repetition"]
@@ -175,3 +182,17 @@ def test_seeds_get_reliability_from_the_shipped_model(seeds_dir: Path):
     reports = list(scanner.scan_paths([seeds_dir]))
     assert len(reports) == 5
     assert all(r.reliability is not None and 0.0 <= r.reliability <= 1.0 for r in reports)
+
+
+def test_fit_model_weights_change_the_fit_and_the_cv_figures():
+    """Sample weights reach both the cross-validation and the final fit."""
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(240, 3))
+    y = (X[:, 0] + 0.5 * rng.normal(size=240) > 0).astype(int)
+    groups = [str(i // 4) for i in range(240)]
+    plain, plain_sel = fit_model(X, y, groups, kinds=["logreg"])
+    weights = np.where(y == 1, 5.0, 1.0)  # reliable documents count five times
+    weighted, weighted_sel = fit_model(X, y, groups, kinds=["logreg"], sample_weight=weights)
+    assert weighted_sel["cross_validation"]["logreg"] != plain_sel["cross_validation"]["logreg"]
+    # upweighting the reliable class raises the predicted reliabilities
+    assert weighted.predict_proba(X)[:, 1].mean() > plain.predict_proba(X)[:, 1].mean() + 0.05

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from qualityscan.document import Document, Evidence, Paragraph
@@ -23,10 +23,13 @@ if TYPE_CHECKING:
 @dataclass
 class DetectorResult:
     """Per-paragraph output of one detector: ``scores[i]`` and ``evidence[i]`` belong to
-    ``document.paragraphs[i]``."""
+    ``document.paragraphs[i]``. ``features`` optionally holds document-level numbers the
+    detector computed anyway (e.g. language-model summaries); the Scanner puts them on the
+    :class:`~qualityscan.document.Report` as inputs of the reliability model."""
 
     scores: list[float]
     evidence: list[list[Evidence]]
+    features: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def empty(cls, n: int) -> DetectorResult:

@@ -9,7 +9,9 @@ URL / e-mail / date patterns, known chrome phrases in several languages, repeats
 document and across the corpus -- plus, when the input was HTML (``paragraph.block`` set),
 the block's tag, link density and path / attribute keywords (``nav``, ``footer``,
 ``comment``, ``share``, ``related``, ``sidebar``, ``byline``, ...) and the page's regions
-(the main container holding most running text, comment/reply containers after it). Missing
+(the main container holding most running text -- never a comment/reply container unless all
+are -- and the comment/reply containers outside it). A document none of whose paragraphs
+scores below 0.5 keeps its most text-like ones (see :func:`_keep_some`). Missing
 features (no HTML, no corpus) are NaN, which the trees handle natively, so one model serves
 all inputs.
 
@@ -28,6 +30,7 @@ running-text value and re-scoring, all probes of a batch in one model call).
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import re
 import struct
@@ -400,7 +403,6 @@ _NEIGHBOUR_SLICE = slice(_DOC_SLICE.stop, _DOC_SLICE.stop + len(_NEIGHBOUR_FEATU
 _REGION_SLICE = slice(_NEIGHBOUR_SLICE.stop, len(FEATURE_NAMES))
 _NEIGHBOUR_BASE_COLUMNS = [FEATURE_NAMES.index(f) for f in _NEIGHBOUR_BASE]
 _COMMENT_COLUMN = FEATURE_NAMES.index("comment_container")
-_AFTER_MAIN_COLUMN = FEATURE_NAMES.index("after_main")
 _GROUP_COLUMNS: list[list[int]] = [[FEATURE_NAMES.index(f) for f in g] for g in FEATURE_GROUPS.values()]
 
 #: A paragraph is "long" running text from this many words on (anchors the position features).
@@ -448,7 +450,14 @@ def find_phrase(text: str) -> PhraseMatch | None:
 
 #: Score given by a rule precise enough to overrule the model (see :func:`rule`).
 RULE_SCORE = 0.9
-_COMMENT_RULE = "in a comment/reply container after the main text"
+_COMMENT_RULE = "in a comment/reply container that is not the page's main container"
+#: Paragraphs at or above this score are chrome; below it, kept as text (the issue's line).
+FLAG_LINE = 0.5
+#: A document none of whose paragraphs falls below ``FLAG_LINE`` keeps the paragraphs within
+#: ``FALLBACK_MARGIN`` of its lowest score (at ``FALLBACK_SCORE``), unless even that score is
+#: ``FALLBACK_CAP`` or more (the page is all chrome). Every page of an extraction benchmark has
+#: some main text, as the extractors' fallbacks assume (trafilatura's, for one).
+FALLBACK_MARGIN, FALLBACK_SCORE, FALLBACK_CAP = 0.05, 0.49, 0.7
 
 
 def rule(text: str, phrase: PhraseMatch | None, comment_region: bool = False) -> str | None:
@@ -458,8 +467,7 @@ def rule(text: str, phrase: PhraseMatch | None, comment_region: bool = False) ->
     a URL slug as a line, a bare URL, a licence/theme nag, a line that is mostly a chrome
     phrase, a short credit or byline, a paragraph opening with a credit or bio title, and
     (HTML only, ``comment_region``) a block inside a comment/reply container that is not
-    the page's main container and comes after it -- user comments, which the training
-    pages hardly contain.
+    the page's main container -- user comments, which the training pages hardly contain.
     """
     if comment_region:
         return _COMMENT_RULE
@@ -735,7 +743,13 @@ def _region_features(paragraphs: list[Paragraph], n_words: np.ndarray, long: np.
     key = np.array([ids.setdefault((b.path, b.attrs), len(ids)) for b in blocks])
     words = np.bincount(key, weights=n_words, minlength=len(ids))
     long_words = np.bincount(key, weights=n_words * long, minlength=len(ids))
-    main = int(np.argmax(long_words if long_words.max() > 0 else words))
+    container_comment = np.array([bool(_COMMENT_CONTAINER.search(f"{path} {attrs}".lower()))
+                                  for path, attrs in ids])
+    # the main container is not a comment one unless all are: one long user comment can
+    # outweigh the article, and a comment thread must not become the page's main text
+    weight = long_words if long_words.max() > 0 else words
+    not_comment = np.where(container_comment, 0.0, weight)
+    main = int(np.argmax(not_comment if not_comment.max() > 0 else weight))
     total = max(float(words.sum()), 1.0)
     idx = np.arange(n)
     in_main = key == main
@@ -744,8 +758,6 @@ def _region_features(paragraphs: list[Paragraph], n_words: np.ndarray, long: np.
     left = main_idx[np.maximum(pos - 1, 0)]  # pos lies in 0..main_idx.size
     right = main_idx[np.minimum(pos, main_idx.size - 1)]
     dist = np.minimum(np.abs(idx - left), np.abs(right - idx))
-    container_comment = np.array([bool(_COMMENT_CONTAINER.search(f"{path} {attrs}".lower()))
-                                  for path, attrs in ids])
     comment = container_comment[key] & ~container_comment[main]
     out[:, :-2] = np.column_stack([
         words[key] / total, in_main, idx < main_idx[0], idx > main_idx[-1], np.log1p(np.minimum(dist, 50)),
@@ -840,10 +852,13 @@ class BoilerplateDetector(Detector):
         sizes = [len(d.paragraphs) for d in documents]
         features = np.vstack([b[0] for b in built]) if built else np.zeros((0, len(FEATURE_NAMES)))
         model_scores = self.predict(features)
-        comments = (features[:, _COMMENT_COLUMN] == 1) & (features[:, _AFTER_MAIN_COLUMN] == 1)
+        comments = features[:, _COMMENT_COLUMN] == 1
         lines = [line for b in built for line in b[1]]
         rules = [_COMMENT_RULE if c else line.rule for line, c in zip(lines, comments.tolist())]
         scores = np.where([r is not None for r in rules], np.maximum(model_scores, RULE_SCORE), model_scores)
+        starts = np.cumsum([0, *sizes]).tolist()
+        for lo, hi in itertools.pairwise(starts):
+            _keep_some(scores[lo:hi])
         flagged = np.flatnonzero(scores >= self.threshold)
         phrases = [line.phrase for line in lines]
         others = [k for b in built for k in b[2]]
@@ -917,6 +932,18 @@ class BoilerplateDetector(Detector):
         orders = np.argsort(-drops, axis=1)[:, : self.top_features].tolist()
         return {i: [f"{names[g]} (-{row[g]:.2f})" for g in order if row[g] >= 0.05]
                 for i, order, row in zip(rows.tolist(), orders, drops.tolist())}
+
+
+def _keep_some(scores: np.ndarray) -> None:
+    """In place: when no score of a document is below ``FLAG_LINE`` and its lowest is below
+    ``FALLBACK_CAP``, the paragraphs within ``FALLBACK_MARGIN`` of the lowest get at most
+    ``FALLBACK_SCORE`` (the page's most text-like paragraphs are its text)."""
+    if scores.size == 0:
+        return
+    best = scores.min()
+    if best >= FLAG_LINE and best < FALLBACK_CAP:
+        near = scores <= best + FALLBACK_MARGIN
+        scores[near] = np.minimum(scores[near], FALLBACK_SCORE)
 
 
 def _raw_offset(raw: str, normalised_offset: int) -> int:

@@ -60,13 +60,16 @@ class Rule:
     #: strings, or one of ``words`` as a whole word.
     triggers: tuple[str, ...] = ()
     words: frozenset[str] = frozenset()
+    #: A second pre-check that must pass as well (none given = no second check): a match
+    #: also contains one of these lower-case strings.
+    requires: tuple[str, ...] = ()
 
 
 def _rule(label: str, pattern: str, start: float, sentence: float, inline: float,
           bare_bonus: float = 0.0, boosts: tuple[tuple[re.Pattern[str], float, str], ...] = (),
-          triggers: tuple[str, ...] = (), words: tuple[str, ...] = ()) -> Rule:
+          triggers: tuple[str, ...] = (), words: tuple[str, ...] = (), requires: tuple[str, ...] = ()) -> Rule:
     return Rule(label, re.compile(pattern, _FLAGS), (start, sentence, inline), bare_bonus, boosts, triggers,
-                frozenset(words))
+                frozenset(words), requires)
 
 
 # --- vocabulary shared by several rules -------------------------------------------------
@@ -113,6 +116,11 @@ _OPENER = (
     r"claro|por supuesto|desde luego|com certeza|certamente|bien sûr|certainement|"
     r"d'accord|gerne|natürlich|klar|sicher|selbstverständlich)"
 )
+# Each alternative of _OPENER contains one of these (the second pre-check of the rules that
+# open with it: most paragraphs with "here is" have no opener word).
+_OPENER_PARTS = ("sure", "sûr", "cert", "of course", "ok", "absolutely", "alright", "all right", "great",
+                 "no problem", "claro", "supuesto", "luego", "d'accord", "gerne", "natürlich", "klar",
+                 "sicher", "selbstverständlich")
 _HERE = (
     rf"(?:here{_APOS}s|here is|here are|below is|i{_APOS}ve (?:written|created|drafted|"
     rf"rewritten|revised)|i have (?:written|created|drafted|rewritten|revised)|"
@@ -152,13 +160,14 @@ RULES: tuple[Rule, ...] = (
     # "Sure, here's a 5-sentence news article based on the provided summary:"
     _rule("chat preamble",
           rf"\b{_OPENER}\s*[,!.:;]?\s*¡?(?:{_HERE})\b[^\n:]{{0,160}}?\b{_GENRE}\b[^\n:]{{0,100}}:?",
-          0.95, 0.85, 0.45, triggers=_HERE_TRIGGERS),
+          0.95, 0.85, 0.45, triggers=_HERE_TRIGGERS, requires=_OPENER_PARTS),
     _rule("chat preamble", rf"\bcertainly\s*[,!.]\s*(?:here{_APOS}s|here is|here are)\b", 0.8, 0.7, 0.3,
           triggers=("certainly",)),
     # "Sure, here's what I found:", "Of course, this is the possible continuation:" --
     # without a named genre (or with "this is") the colon is required.
     _rule("chat preamble", rf"\b{_OPENER}\s*[,!.]\s*¡?(?:{_HERE}|this is)\b[^\n:.]{{0,80}}:",
-          0.6, 0.5, 0.2, boosts=(_ANSWER_BOOST,), triggers=_HERE_TRIGGERS + ("this is",)),
+          0.6, 0.5, 0.2, boosts=(_ANSWER_BOOST,), triggers=_HERE_TRIGGERS + ("this is",),
+          requires=_OPENER_PARTS),
     # "Here is the requested news article:" / "Voici un article sur …:" (no opener word)
     _rule("preamble presenting generated text",
           rf"\b(?:{_HERE})\s+(?:a|an|the|my|your|un|una|uno|el|la|um|uma|o|a|le|la|l{_APOS}|"
@@ -417,8 +426,11 @@ class PromptLeakDetector(Detector):
         live = _live_rules(paragraphs)
         for i, paragraph in enumerate(paragraphs):
             found = self._rule_matches(paragraph, live[i]) if live[i] or paragraph.index == 0 else []
-            found += self._label_matches(paragraphs, i)
-            found += self._bare_question(paragraphs, i)
+            # the two helpers' own first checks, here: most paragraphs fail them
+            if ":" in paragraph.text or "**" in paragraph.text:
+                found += self._label_matches(paragraphs, i)
+            if _QUESTION_START.match(paragraph.text):
+                found += self._bare_question(paragraphs, i)
             if found:
                 miss = 1.0
                 for weight, _ in found:
@@ -543,7 +555,8 @@ class PromptLeakDetector(Detector):
 def _live_rules(paragraphs: list[Paragraph]) -> list[list[Rule]]:
     """For each paragraph, the rules (in :data:`RULES` order) whose pre-check passes: a
     trigger occurs in the lower-cased paragraph, or one of ``words`` stands in it as a whole
-    word; rules without a pre-check always run.
+    word; rules without a pre-check always run. A rule with ``requires`` also needs one of
+    those in the paragraph.
 
     All triggers and words are found in one Aho-Corasick pass (pyahocorasick) over the
     document's lower-cased paragraphs, instead of a substring search per trigger per
@@ -552,7 +565,7 @@ def _live_rules(paragraphs: list[Paragraph]) -> list[list[Rule]]:
     automaton, always = _automaton(RULES)
     lowered = [p.text.lower() for p in paragraphs]
     starts = list(itertools.accumulate((len(t) + 1 for t in lowered[:-1]), initial=0))
-    hits: list[set[int]] = [set() for _ in paragraphs]
+    hits: dict[int, set[int]] = {}  # paragraph -> rules triggered
     if automaton is not None and lowered:
         joined = "\n".join(lowered)
         for end, (length, trigger_rules, word_rules) in automaton.iter(joined):
@@ -560,12 +573,22 @@ def _live_rules(paragraphs: list[Paragraph]) -> list[list[Rule]]:
             k = bisect.bisect_right(starts, start) - 1
             if end >= starts[k] + len(lowered[k]):
                 continue  # runs into the next paragraph
-            hits[k].update(trigger_rules)
+            hit = hits.get(k)
+            if hit is None:
+                hit = hits[k] = set()
+            hit.update(trigger_rules)
             if word_rules and not (start > starts[k] and _is_word_char(joined[start - 1])) \
                     and not (end + 1 < starts[k] + len(lowered[k]) and _is_word_char(joined[end + 1])):
-                hits[k].update(word_rules)
+                hit.update(word_rules)
+
+    def live(k: int) -> list[Rule]:
+        rules = (RULES[n] for n in sorted(hits.get(k, set()) | always))
+        return [r for r in rules if not r.requires or any(part in lowered[k] for part in r.requires)]
+
     default = [RULES[n] for n in sorted(always)]
-    return [[RULES[n] for n in sorted(hit | always)] if hit else default for hit in hits]
+    if any(r.requires for r in default):
+        return [live(k) for k in range(len(paragraphs))]
+    return [live(k) if k in hits else default for k in range(len(paragraphs))]
 
 
 def _is_word_char(char: str) -> bool:

@@ -44,6 +44,7 @@ The document score is the share of the text restated (length-weighted mean).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -303,9 +304,6 @@ def _feature_matrix(counts: np.ndarray, later: np.ndarray, earlier: np.ndarray) 
     sum_e, sq_e, n_sh_e, names_e, numbers_e, n_e = earlier.T
     names_union = names_l + names_e - names
     numbers_union = numbers_l + numbers_e - numbers
-    # the length terms go through Python's math, as the scalar formulas always did
-    lengths = [(math.log((1 + a) / (1 + b)), math.log1p(min(a, b)))
-               for a, b in zip(n_l.astype(int).tolist(), n_e.astype(int).tolist())]
     return np.column_stack([
         ratio(dot, np.sqrt(sq_l * sq_e)),
         ratio(shared, sum_l),
@@ -315,8 +313,36 @@ def _feature_matrix(counts: np.ndarray, later: np.ndarray, earlier: np.ndarray) 
         ratio(names, names_union),
         (names_union != 0).astype(np.float64),
         ratio(numbers_union - numbers, numbers_union),
-        np.asarray(lengths, dtype=np.float64).reshape(-1, 2),
+        _length_terms(n_l.astype(np.intp), n_e.astype(np.intp)),
     ])
+
+
+#: Term counts below this get their length terms from :func:`_length_table`.
+_LENGTH_TABLE_SIZE = 256
+
+
+@functools.lru_cache(maxsize=1)
+def _length_table() -> tuple[np.ndarray, np.ndarray]:
+    """``log((1 + a) / (1 + b))`` for every pair of term counts below
+    :data:`_LENGTH_TABLE_SIZE`, and ``log1p(k)``, computed once with Python's math."""
+    size = _LENGTH_TABLE_SIZE
+    log_ratio = np.array([[math.log((1 + a) / (1 + b)) for b in range(size)] for a in range(size)])
+    return log_ratio, np.array([math.log1p(k) for k in range(size)])
+
+
+def _length_terms(n_later: np.ndarray, n_earlier: np.ndarray) -> np.ndarray:
+    """The two length features per pair, ``log((1 + a) / (1 + b))`` and ``log1p(min(a, b))``
+    of the term counts: Python's math values (as the scalar formulas always gave them), read
+    from a table for the usual counts and computed one by one for the rest."""
+    log_ratio, log1p = _length_table()
+    out = np.empty((len(n_later), 2))
+    small = (n_later < _LENGTH_TABLE_SIZE) & (n_earlier < _LENGTH_TABLE_SIZE)
+    out[small, 0] = log_ratio[n_later[small], n_earlier[small]]
+    out[small, 1] = log1p[np.minimum(n_later[small], n_earlier[small])]
+    for k in np.flatnonzero(~small).tolist():
+        a, b = int(n_later[k]), int(n_earlier[k])
+        out[k] = math.log((1 + a) / (1 + b)), math.log1p(min(a, b))
+    return out
 
 
 def pair_counts(later: Unit, earlier: Unit, weight: Callable[[str], float]) -> PairCounts:
@@ -583,14 +609,15 @@ class RepetitionDetector(Detector):
         matches = self._match(units, weights, candidates, pair_model)
         self._boost(units, matches)
         best = [max(m, key=_by_prob) if m else None for m in matches]
+        paragraphs = list(_paragraph_members(units))
         whole: dict[int, float] = {}
         if self.paragraph_pass:
-            stretches = self._whole_paragraphs(units, best)
+            stretches = self._whole_paragraphs(units, paragraphs, best)
             if stretches:
                 probs = restatement_probability(
                     pair_model, _features([(later, ref) for _, _, later, ref in stretches], weight))
                 whole = {par: p * coverage for (par, coverage, _, _), p in zip(stretches, probs)}
-        self._paragraph_scores(document, units, matches, best, whole, weight, result)
+        self._paragraph_scores(document, units, paragraphs, best, whole, weight, result)
         return result
 
     def _weight(self, units: list[Unit]) -> tuple[dict[str, int], _Weights]:
@@ -685,36 +712,32 @@ class RepetitionDetector(Detector):
         neighbouring earlier sentences in the same order, the earlier run wholly before."""
         if not self.run_bonus:
             return
-        boosted: list[list[float]] = []
+        n = len(units)
+        # per unit, the earlier units it restates well enough to support a neighbour's match
+        # (probabilities before any boost: every boost is computed before one is applied)
+        support_min = self.support_min
+        strong = [[r for r, m in cands if m.prob >= support_min and k - r > 3] if cands else cands
+                  for k, cands in enumerate(matches)]
+        boosts: list[tuple[_Match, float]] = []
         for j, cands in enumerate(matches):
-            row = []
-            if not cands:
-                boosted.append(row)
-                continue
             for i, m in cands:
+                if j - i <= 3:
+                    continue
                 support = 0
-                for dj in (-2, -1, 1, 2) if j - i > 3 else ():
-                    k = j + dj
-                    if not 0 <= k < len(units):
-                        continue
-                    for r, m2 in matches[k]:
-                        if m2.prob >= self.support_min and 1 <= (r - i) * (1 if dj > 0 else -1) <= 3 \
-                                and k - r > 3:
-                            support += 1
-                            break
-                row.append(_logit(m.prob) + self.run_bonus * min(support, 2) if support else None)
-            boosted.append(row)
-        for cands, row in zip(matches, boosted):
-            for (_, m), z in zip(cands, row):
-                if z is not None:
-                    m.prob = 1 / (1 + math.exp(-z))
-                    m.in_run = True
+                for k, sign in ((j - 2, -1), (j - 1, -1), (j + 1, 1), (j + 2, 1)):
+                    if 0 <= k < n and any(1 <= (r - i) * sign <= 3 for r in strong[k]):
+                        support += 1
+                if support:
+                    boosts.append((m, _logit(m.prob) + self.run_bonus * min(support, 2)))
+        for m, z in boosts:
+            m.prob = 1 / (1 + math.exp(-z))
+            m.in_run = True
 
-    def _paragraph_scores(self, document: Document, units: list[Unit],
-                          matches: list[Sequence[tuple[int, _Match]]], best: list[tuple[int, _Match] | None],
-                          whole: dict[int, float], weight: Callable[[str], float],
-                          result: DetectorResult) -> None:
-        for par, members in _paragraph_members(units):
+    def _paragraph_scores(self, document: Document, units: list[Unit], paragraphs: list[tuple[int, range]],
+                          best: list[tuple[int, _Match] | None], whole: dict[int, float],
+                          weight: Callable[[str], float], result: DetectorResult) -> None:
+        """``paragraphs``: :func:`_paragraph_members` of ``units``."""
+        for par, members in paragraphs:
             if not any(best[members.start:members.stop]) and par not in whole \
                     and self.evidence_threshold > 0:
                 continue  # nothing restated: the score stays 0
@@ -740,8 +763,8 @@ class RepetitionDetector(Detector):
                 result.evidence[par] = self._evidence(
                     document, [(units[j], best[j]) for j in members], par, weight)
 
-    def _whole_paragraphs(self, units: list[Unit], best: list[tuple[int, _Match] | None]
-                          ) -> list[tuple[int, float, Unit, Unit]]:
+    def _whole_paragraphs(self, units: list[Unit], paragraphs: list[tuple[int, range]],
+                          best: list[tuple[int, _Match] | None]) -> list[tuple[int, float, Unit, Unit]]:
         """Each paragraph with some matched sentence, to be compared whole against the
         earlier stretch its sentences point into: catches a rewrite that splits and merges
         sentences differently, where no single sentence pair is convincing. Returns
@@ -749,7 +772,7 @@ class RepetitionDetector(Detector):
         the probability is scaled by the coverage, the share of the paragraph whose
         sentences found some match."""
         out = []
-        for par, members in _paragraph_members(units):
+        for par, members in paragraphs:
             if not any(best[members.start:members.stop]):
                 continue
             refs = [best[j][0] for j in members if best[j] is not None

@@ -38,6 +38,8 @@ class Decoded(NamedTuple):
 
 def normalise_text(text: str) -> str:
     """Normalise line endings to ``"\\n"`` and replace lone surrogates with U+FFFD."""
+    if text.isascii():  # the common case: no U+2028/U+2029, no surrogates; str methods are faster
+        return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
     text = _NEWLINES.sub("\n", text)
     if _SURROGATE.search(text):
         # JSON "\\ud800" escapes can smuggle lone surrogates in; they cannot be written as UTF-8.

@@ -28,6 +28,7 @@ from qualityscan.detectors.boilerplate import (
     BoilerplateDetector,
     _char_classes,
     _class_counts,
+    _keep_some,
     _line_features,
     _literals,
     feature_matrix,
@@ -284,6 +285,48 @@ def test_comment_thread_after_the_article(detector: BoilerplateDetector) -> None
     assert results[comment][0] >= 0.5
     assert any("comment/reply container" in e.message for e in results[comment][1])
     assert results[article][0] < 0.5
+
+
+def test_long_comment_does_not_become_the_main_container(detector: BoilerplateDetector) -> None:
+    from qualityscan import readers
+    article = ("The council approved the budget on Tuesday after a long debate about schools, roads and "
+               "the new library, and the mayor said the vote showed the town could agree on hard choices.")
+    comment = " ".join(f"Point {k}: I have lived here for thirty years and I think the council is wrong "
+                       "about this, because the money should have gone to the schools first." for k in range(6))
+    page = (
+        "<html><body><div class='comments'><ol class='commentlist'>"
+        f"<li class='comment comment-77'><p>{comment}</p></li></ol></div>"
+        f"<div class='entry-content'><p>{article}</p><p>{article} Again.</p></div></body></html>")
+    doc = readers.document_from_html(page, id="m", source="m.html")
+    segment(doc)
+    doc.language = "en"
+    x, _, _ = feature_matrix(doc)
+    row = {p.text: i for i, p in enumerate(doc.paragraphs)}
+    # the comment holds more words of long paragraphs than the article, and comes first
+    assert x[row[article], FEATURE_NAMES.index("in_main_container")] == 1
+    assert x[row[comment], FEATURE_NAMES.index("comment_container")] == 1
+    assert x[row[comment], FEATURE_NAMES.index("before_main")] == 1
+    results = scored(detector, doc)
+    assert results[comment][0] >= 0.5
+    assert any("comment/reply container" in e.message for e in results[comment][1])
+    assert results[article][0] < 0.5
+
+
+@pytest.mark.parametrize("scores, expected", [
+    ([0.62, 0.66, 0.95], [0.49, 0.49, 0.95]),  # nothing kept: the most text-like paragraphs are
+    ([0.62, 0.68, 0.95], [0.49, 0.68, 0.95]),  # ... only those within the margin of the lowest
+    ([0.75, 0.8], [0.75, 0.8]),                # all chrome: the lowest is too high to keep
+    ([0.3, 0.66, 0.95], [0.3, 0.66, 0.95]),    # something is kept already: unchanged
+])
+def test_a_page_keeps_its_most_text_like_paragraphs(scores: list[float], expected: list[float]) -> None:
+    values = np.array(scores)
+    _keep_some(values)
+    assert values.tolist() == expected
+
+
+def test_all_chrome_document_stays_flagged(detector: BoilerplateDetector) -> None:
+    result = detector.score(doc_of("Leave a Reply\nBack to top\nAll rights reserved."))
+    assert min(result.scores) >= 0.5
 
 
 def test_score_many_equals_score(detector: BoilerplateDetector) -> None:

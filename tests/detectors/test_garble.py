@@ -3,29 +3,41 @@ check, and false positives on held-out human news when the shared data is presen
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qualityscan.detectors import create
 from qualityscan.detectors.garble import (
+    _DOT_GLUE,
+    _STRAY,
     BOS,
     EOS,
     FEATURES,
     UNK,
     GarbleDetector,
+    KeyIndex,
     NGramLM,
+    Resources,
     _segment_worst,
     batch_features,
     document_features,
     fold,
+    function_view,
+    hashed_char_ngrams,
     load_bundle,
     name_variants,
     paragraph_features,
+    paragraph_rows,
     sound_code,
+    token_table,
     tokenize,
+    word_view,
 )
 from qualityscan.document import Document
 from qualityscan.model import ModelError, ModelIntegrityError, shipped_model_path
@@ -65,6 +77,113 @@ def test_abbreviations_do_not_end_sentences():
     assert [t.text for t in sents[1] if t.initial] == ["They"]
 
 
+# An independent, deliberately plain tokenizer: sentence by sentence, a token at a time (the
+# batch tokenizer in garble.py must give exactly these tokens, sentences and initial flags).
+_REF_TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*|\d+(?:[.,:]\d+)*|[^\w\s]")
+_REF_SENT_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
+_REF_ABBREV = re.compile(
+    r"(?:\b[A-Za-z]\.|\b(?:Mr|Mrs|Ms|Dr|St|Jr|Sr|No|vs|Gen|Gov|Sen|Rep|Col|Lt|Sgt|Capt|Prof|Inc|Co|"
+    r"Corp|Ltd|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|etc|al|approx|Fig|Vol|Rev)\.)$")
+
+
+def reference_tokens(text):
+    bounds = [m.end() for m in _REF_SENT_END.finditer(text) if not _REF_ABBREV.search(text, 0, m.start())]
+    sentences, pos = [], 0
+    for end in bounds + [len(text)]:
+        tokens, initial = [], True
+        for m in _REF_TOKEN.finditer(text, pos, end):
+            t = m.group()
+            tokens.append((t, m.start(), m.end(), initial and t[0].isalpha()))
+            if t[0].isalpha() or t[0].isdigit():
+                initial = False
+            elif t in "\":(-":
+                initial = True
+        if tokens:
+            sentences.append(tokens)
+        pos = end
+    return sentences
+
+
+TRICKY = ["", " ", "U.S. officials met Mr. Smith in Jan. on Friday. They left.", "a. b", "ends with a dot.",
+          ". starts with one", '"Hi," he said: "go." (yes) - no', "\u00b2abc \u216b x\u0301y 3.5,2 don't",
+          "approx. 5 km. e.g. so", "x ,", ", y", "tail (", ") head", "one ,, two . . three ; four",
+          "May.Meanwhile the ministerSaid", "Q.\nNext line", "  \t  ", "!?", "A.B. C"]
+
+
+def test_batch_tokenizer_matches_a_plain_per_sentence_tokenizer():
+    for text in TRICKY:
+        got = [[(t.text, t.start, t.end, t.initial) for t in s] for s in tokenize(text)]
+        assert got == reference_tokens(text), text
+    table = token_table(TRICKY)
+    expected = [(k, t) for k, text in enumerate(TRICKY) for s in reference_tokens(text) for t in s]
+    got = list(zip(table.para.tolist(), zip(table.text, table.start.tolist(), table.end.tolist(),
+                                            table.initial.tolist())))
+    assert got == expected
+    # sentences never span paragraphs and are numbered in order
+    sizes = [len(reference_tokens(text)) for text in TRICKY]
+    assert table.sent.max() + 1 == sum(sizes)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.text(alphabet="aZq.,;:!?\"'()- \t\nUSMrJ3`\u2019\u201c", max_size=30), max_size=6))
+def test_tokens_and_rows_of_a_batch_match_each_paragraph_alone(res, texts):
+    table = token_table(texts)
+    for k, text in enumerate(texts):
+        mine = table.para == k
+        flat = [t for s in reference_tokens(text) for t in s]
+        assert list(zip([table.text[i] for i in np.flatnonzero(mine)], table.start[mine].tolist(),
+                        table.end[mine].tolist(), table.initial[mine].tolist())) == flat
+    together = paragraph_rows(texts, res)
+    for k, text in enumerate(texts):
+        # the fast pre-filters miss no match of the full patterns
+        worded = any(t[0][0].isalpha() for s in reference_tokens(text) for t in s)
+        for col, pattern in (("stray_punct", _STRAY), ("dot_glue", _DOT_GLUE)):
+            assert together.matrix[k, FEATURES.index(col)] == (len(pattern.findall(text)) if worded else 0), text
+        alone = paragraph_rows([text], res)
+        assert np.array_equal(together.matrix[k], alone.matrix[0]), text
+        assert together.findings[k] == alone.findings[0] and together.mentions[k] == alone.mentions[0]
+        assert together.titled[k] == alone.titled[0]
+
+
+def test_fast_views_score_like_the_reference_views(res):
+    """The id-based views in paragraph_rows give the language-model statistics that the
+    reference word_view / function_view (used in training) give."""
+    texts = ["The minister said that the talks would continue. Hong Kongas well as the sea.",
+             "In Beijing, 3.5 per cent of People met Qin Gang: \"Yes\" - they said. Xyzzyq plorped."]
+    rows = paragraph_rows(texts, res)
+    for text, row in zip(texts, rows.matrix):
+        sents = tokenize(text)
+        wl = np.concatenate([res.word_lm.logprob(word_view(s, res.word_lm.index))[:-1] for s in sents])
+        fw = np.concatenate([res.fw_lm.logprob(function_view(s))[:-1] for s in sents])
+        assert row[FEATURES.index("word_lp_mean")] == pytest.approx(wl.mean(), abs=1e-12)
+        assert row[FEATURES.index("fw_lp_mean")] == pytest.approx(fw.mean(), abs=1e-12)
+        assert row[FEATURES.index("word_surprising")] == pytest.approx((wl < -16).mean(), abs=1e-12)
+
+
+def test_feature_caches_do_not_change_results(res):
+    texts = ["Hong Kongas well as the sea. balloon over america", "The Minister met Anthony Blinken."]
+    warm = paragraph_rows(texts, res)
+    fresh = Resources(res.word_lm, res.fw_lm, res.char_lm, res.counts, res.cap_ratio, res.char_lr)
+    cold = paragraph_rows(texts, fresh)  # empty per-word caches
+    assert np.array_equal(cold.matrix, warm.matrix) and cold.findings == warm.findings
+    assert fresh._types and fresh._chars
+
+
+def test_hashed_char_ngrams_match_a_direct_count():
+    texts = ["", "a", "Ab", "the the the", "caf\u00e9 \u4e2d\u6587 ab ab", "x" * 40]
+    x = hashed_char_ngrams(texts)
+    assert x.has_canonical_format and x.shape == (len(texts), 2 ** 18)
+    for i, text in enumerate(texts):
+        data, counts = text.lower().encode("utf-8"), {}
+        for n in (2, 3, 4):
+            for k in range(len(data) - n + 1):
+                h = ((int.from_bytes(data[k:k + n], "big") + (n << 40)) * 0x9E3779B97F4A7C15) % 2 ** 64 >> (64 - 18)
+                counts[h] = counts.get(h, 0) + 1
+        row = x.getrow(i)
+        assert dict(zip(row.indices.tolist(), row.data.tolist())) == pytest.approx(
+            {h: 1 + np.log(c) for h, c in counts.items()}, rel=0, abs=1e-12)
+
+
 # -- language model --------------------------------------------------------------------------
 
 def test_ngram_model_is_a_distribution_and_prefers_seen_order():
@@ -77,6 +196,67 @@ def test_ngram_model_is_a_distribution_and_prefers_seen_order():
     assert lm.logprob(["the", "cat", "sat"]).sum() > lm.logprob(["sat", "the", "cat"]).sum()
     many = lm.logprob_many([["the", "cat"], ["a", "dog", "ran"]])
     assert np.allclose(many[1], lm.logprob(["a", "dog", "ran"]))
+
+
+def reference_logprob(lm, seq):
+    """Interpolated absolute discounting computed directly, one position at a time."""
+    idx = [lm.index[BOS]] * (lm.order - 1) + [lm.index.get(t, lm.index[UNK]) for t in seq] + [lm.index[EOS]]
+    out = []
+    for i in range(lm.order - 1, len(idx)):
+        w = idx[i]
+        p = 2.0 ** float(lm.unigram[w])
+        for n in range(2, lm.order + 1):
+            ctx = 0
+            for k in range(n - 1, 0, -1):
+                ctx = ctx * lm.base + idx[i - k]
+            keys = lm.state[f"ctx{n}"]
+            at = np.searchsorted(keys, ctx)
+            if at == len(keys) or keys[at] != ctx:
+                continue
+            total, types = lm.state[f"ctx_total{n}"][at], lm.state[f"ctx_types{n}"][at]
+            grams = lm.state[f"keys{n}"]
+            at2 = np.searchsorted(grams, ctx * lm.base + w)
+            count = lm.state[f"counts{n}"][at2] if at2 < len(grams) and grams[at2] == ctx * lm.base + w else 0
+            d = lm.state[f"discount{n}"]
+            p = (max(count - d, 0) + d * types * p) / total
+        out.append(np.log2(max(p, 1e-30)))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("space", [5000, 10 ** 12])  # a direct table / a hash table
+@pytest.mark.parametrize("n", [0, 1, 3000])
+def test_key_index_finds_exactly_the_keys(space, n):
+    rng = np.random.default_rng(n)
+    keys = np.unique(rng.integers(0, min(space, 10 ** 12), n))
+    index = KeyIndex(keys, space)
+    at, found = index.find(keys)
+    assert found.all() and (at == np.arange(len(keys))).all()
+    query = rng.integers(0, min(space, 10 ** 12), 5000)
+    at, found = index.find(query)
+    assert (found == np.isin(query, keys)).all() and (keys[at[found]] == query[found]).all()
+
+
+def test_shipped_models_match_a_direct_computation(res):
+    """Dense look-ups for small key spaces, binary search for large ones, and skipping the
+    higher orders of an unseen history all give the textbook probabilities."""
+    seqs = {res.word_lm: [["the", "talks", "would", "continue", "."], ["zzq", "of", "the", "the", "<cap>"]],
+            res.fw_lm: [["the", "<low>", "of", "<cap>", "<num>", ",", "and", "<low>"]],
+            res.char_lm: [list("kongas"), list("the"), list("qxzj")]}
+    for lm, batch in seqs.items():
+        for seq, got in zip(batch, lm.logprob_many(batch)):
+            assert np.allclose(got, reference_logprob(lm, seq), rtol=0, atol=1e-9)
+
+
+def test_shipped_models_nest_their_histories(res):
+    """logprob_ids looks an order up only where the shorter history was seen: every history
+    of a higher order must end in a history of the order below."""
+    rng = np.random.default_rng(0)
+    vocab = [BOS, EOS, UNK, *"abcdef"]
+    fitted = NGramLM.fit([rng.choice(list("abcdef"), rng.integers(1, 9)).tolist() for _ in range(300)], vocab,
+                         order=4, min_count=2)
+    for lm in (res.word_lm, res.fw_lm, res.char_lm, fitted):
+        for n in range(2, lm.order):
+            assert np.isin(lm.state[f"ctx{n + 1}"] % lm.base ** (n - 1), lm.state[f"ctx{n}"]).all()
 
 
 def test_function_word_model_flags_scrambled_order(res):

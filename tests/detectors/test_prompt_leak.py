@@ -255,7 +255,8 @@ def test_human_news_articles_are_not_flagged():
 
 
 def test_fast_prechecks_change_no_result(monkeypatch):
-    """Rule.triggers and Rule.words only skip regexes that could not match: same output without them."""
+    """Rule.triggers, Rule.words and Rule.requires only skip regexes that could not match: same
+    output without them."""
     from dataclasses import replace
 
     import qualityscan.detectors.prompt_leak as module
@@ -264,7 +265,7 @@ def test_fast_prechecks_change_no_result(monkeypatch):
     lines = [line for line, _ in ENGLISH_LEAKS + MULTILINGUAL_LEAKS] + ORDINARY_NEWS
     texts += [f"{PROSE}\n{line}\n{PROSE}" for line in lines]
     before = [_outputs(t) for t in texts]
-    monkeypatch.setattr(module, "RULES", tuple(replace(r, triggers=(), words=frozenset()) for r in module.RULES))
+    monkeypatch.setattr(module, "RULES", tuple(replace(r, triggers=(), words=frozenset(), requires=()) for r in module.RULES))
     assert [_outputs(t) for t in texts] == before
 
 
@@ -278,7 +279,7 @@ def test_fast_prechecks_change_no_result_on_real_documents(monkeypatch):
     texts += [r["text"] for r in _rows(DATA / "machine_text" / "machine_text.jsonl.gz", 150)]
     before = [_outputs(t) for t in texts]
     assert sum(max(scores, default=0.0) >= FLAG for scores, _ in before) >= 50
-    monkeypatch.setattr(module, "RULES", tuple(replace(r, triggers=(), words=frozenset()) for r in module.RULES))
+    monkeypatch.setattr(module, "RULES", tuple(replace(r, triggers=(), words=frozenset(), requires=()) for r in module.RULES))
     assert [_outputs(t) for t in texts] == before
 
 

@@ -14,6 +14,7 @@ import pytest
 from qualityscan.detectors import create
 from qualityscan.detectors.repetition import (
     RepetitionDetector,
+    _length_terms,
     _PairScorer,
     make_unit,
     pair_counts,
@@ -376,3 +377,12 @@ def test_real_rewrites_are_flagged_and_other_articles_are_not(data_root, det):
     assert sum(a for a, _ in neg) / len(neg) < 0.05
     neg_scores = [s for _, ss in neg for s in ss]
     assert sum(s >= 0.5 for s in neg_scores) <= 0.03 * len(neg_scores)
+
+
+def test_length_terms_are_pythons_math_values_in_and_beyond_the_table():
+    import math
+
+    later = np.array([0, 1, 7, 255, 256, 3000, 12], dtype=np.intp)
+    earlier = np.array([0, 30, 7, 2, 9, 3001, 400], dtype=np.intp)
+    expected = [[math.log((1 + a) / (1 + b)), math.log1p(min(a, b))] for a, b in zip(later.tolist(), earlier.tolist())]
+    assert _length_terms(later, earlier).tolist() == expected  # bit for bit

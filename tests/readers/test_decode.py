@@ -131,3 +131,13 @@ def test_http_equiv_charset_declaration():
     head = b'<meta http-equiv="Content-Type" content="text/html; charset=ISO-8859-15">'
     assert declared_charset(head) == "iso-8859-15"
     assert declared_charset(b"<p>charset=utf-8 outside a meta tag</p>") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(["a", " ", "\r", "\n", "\u2028", "\u2029", "é", "\ud800"]), max_size=30))
+def test_ascii_shortcut_normalises_like_the_general_rule(text):
+    import re
+
+    general = re.sub(r"\r\n?|[\u2028\u2029]", "\n", text)
+    general = general.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    assert normalise_text(text) == general
