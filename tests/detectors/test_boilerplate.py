@@ -389,3 +389,37 @@ def test_held_out_pages_beat_phrase_list(detector: BoilerplateDetector) -> None:
     assert len(y) > 500
     assert f1(model_flag) > 0.8
     assert f1(model_flag) > f1(phrase_flag) + 0.2
+
+
+def test_evaluation_pools_folds_by_adding_tallies() -> None:
+    """The cross-fold check pools folds by adding ``tally`` sums: that must give the same
+    figures as summarising all pages at once."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from boilerplate_data import Page
+    from evaluate_boilerplate import finish, summarise, tally
+
+    def page(i: int, source: str, text: str, truth: str, labels: list[int], kept: list[bool]) -> tuple:
+        doc = doc_of(text, f"p{i}")
+        has_words = [bool(p.text.strip()) for p in doc.paragraphs]
+        kept_text = "\n".join(p.text for p, k in zip(doc.paragraphs, kept) if k)
+        return (Page(f"p{i}", source, 0, "d", "", truth, doc, labels, has_words), np.array(kept), kept_text)
+
+    fold_a = [page(0, "a", "Leave a Reply\nThe council met on Monday to vote.", "The council met on Monday to vote.",
+                   [1, 0], [False, True]),
+              page(1, "b", "Home\nNews\nRain fell all week in the valley.", "Rain fell all week in the valley.",
+                   [1, 1, 0], [True, False, True])]
+    fold_b = [page(2, "a", "Share this\nPrices rose by two percent in May.", "Prices rose by two percent in May.",
+                   [1, 0], [True, False]),
+              page(3, "a", "Menu\nNothing here", "", [1, 1], [False, False])]
+    pooled_sums: dict = {}
+    for rows in (fold_a, fold_b):
+        for source, sums in tally(rows).items():
+            for name, value in sums.items():
+                pooled_sums.setdefault(source, {}).setdefault(name, 0.0)
+                pooled_sums[source][name] += value
+    direct = summarise(fold_a + fold_b)
+    assert set(direct) == {"all", "a", "b"}
+    for source, stats in direct.items():
+        assert finish(pooled_sums[source]) == pytest.approx(stats)
+    assert direct["all"]["pages"] == 3  # the page without ground truth counts for blocks only
+    assert 0.0 < direct["all"]["page_f1"] < 1.0
