@@ -12,7 +12,8 @@ documents (15-20% of a scan's CPU time on the benchmark corpus). While a scan ru
 * collects the youngest generation every ``young`` allocations instead of every 700.
 
 Both are undone when the outermost scan ends (``gc.unfreeze`` hands the frozen objects back
-to the oldest generation, so nothing is leaked). Nested and interleaved scans share one
+to the oldest generation, so nothing is leaked); a process that had already frozen objects
+itself keeps its own freeze untouched. Nested and interleaved scans share one
 setting: only the first to start applies it and only the last to end restores it.
 Reference counting still frees acyclic garbage at once; only the cycle collector's
 schedule changes, so no result depends on it.
@@ -37,16 +38,20 @@ YOUNG_THRESHOLD = 50_000
 _lock = threading.Lock()
 _depth = 0
 _saved: tuple[int, ...] = ()
+_froze = False
 
 
 @contextlib.contextmanager
 def quiet_gc(young: int = YOUNG_THRESHOLD) -> Iterator[None]:
     """Freeze existing objects and collect young ones less often until the block ends."""
-    global _depth, _saved
+    global _depth, _saved, _froze
     with _lock:
         if _depth == 0:
             _saved = gc.get_threshold()
-            gc.freeze()
+            # a process that froze objects itself (e.g. a pre-forking server) keeps its freeze
+            _froze = gc.get_freeze_count() == 0
+            if _froze:
+                gc.freeze()
             gc.set_threshold(max(young, _saved[0]), *_saved[1:])
         _depth += 1
     try:
@@ -56,7 +61,8 @@ def quiet_gc(young: int = YOUNG_THRESHOLD) -> Iterator[None]:
             _depth -= 1
             if _depth == 0:
                 gc.set_threshold(*_saved)
-                gc.unfreeze()
+                if _froze:
+                    gc.unfreeze()
 
 
 def quiet_gc_while(generator: Callable[_P, Iterator[_T]]) -> Callable[_P, Iterator[_T]]:

@@ -34,6 +34,14 @@ def test_nested_and_interleaved_scans_restore_once_the_last_ends():
     assert gc.get_freeze_count() == 0
 
 
+def test_a_freeze_made_by_the_caller_is_left_alone():
+    gc.freeze()
+    assert gc.get_freeze_count() > 0
+    with quiet_gc():
+        assert gc.get_threshold()[0] >= YOUNG_THRESHOLD
+    assert gc.get_freeze_count() > 0  # not unfrozen (an unfreeze empties the permanent generation)
+
+
 def test_a_higher_threshold_set_by_the_caller_is_kept():
     gc.set_threshold(50_000, 10, 10)
     with quiet_gc():
