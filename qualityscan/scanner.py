@@ -297,7 +297,7 @@ def _apply(detector: Detector, document: Document, result: Any) -> None:
                            f"{len(paragraphs)} paragraphs")
     name = detector.name
     for paragraph, score, evidence in zip(paragraphs, result.scores, result.evidence):
-        paragraph.scores[name] = min(1.0, max(0.0, float(score)))  # _clip, inlined: runs per paragraph
+        paragraph.scores[name] = _clip(score)
         if evidence:
             paragraph.evidence.extend(evidence)
 

@@ -264,6 +264,13 @@ def _paraphrase(root: Path, keys: dict[str, str], bases: dict) -> None:
 CHROME_MAX_WORDS = 12
 
 
+def content_share(blocks: list[tuple[str, int]]) -> float:
+    """Share of a page's words in its content blocks (``(text, label)``, label 1 = content)."""
+    words = [(len(_WORD.findall(t)), label) for t, label in blocks]
+    total = sum(n for n, _ in words) or 1
+    return sum(n for n, label in words if label == 1) / total
+
+
 def _boilerplate(root: Path, rng: random.Random, limits: dict, docs: list[LabelledDoc], bases: dict,
                  chrome: dict[str, list[list[str]]]) -> None:
     """``boilerplate/``: the true main text (reliable) and the whole page as text with its chrome.
@@ -285,9 +292,7 @@ def _boilerplate(root: Path, rng: random.Random, limits: dict, docs: list[Labell
         page = chosen[page_id]
         group = f"bp:{page['domain'] or page_id}"
         eval_only = page["source"] == "dragnet"
-        words = [(len(_WORD.findall(t)), label) for t, label in blocks[page_id]]
-        total = sum(n for n, _ in words) or 1
-        content = sum(n for n, label in words if label == 1) / total
+        content = content_share(blocks[page_id])
         split = "test" if eval_only else None
         family = "boilerplate_dragnet" if eval_only else "boilerplate"
         main = truth[page_id].strip()

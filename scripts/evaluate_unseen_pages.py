@@ -44,9 +44,8 @@ def unseen_pages(root: Path, seed: int, scale: float, n: int) -> list[tuple[str,
             blocks[b["page_id"]].append((b["text"], b["label"]))
     out = []
     for page_id in sorted(chosen):
-        words = [(len(t.split()), label) for t, label in blocks[page_id]]
-        share = sum(w for w, label in words if label == 1) / max(1, sum(w for w, _ in words))
-        out.append((truth[page_id].strip(), "\n".join(t for t, _ in blocks[page_id]), share))
+        out.append((truth[page_id].strip(), "\n".join(t for t, _ in blocks[page_id]),
+                    compose.content_share(blocks[page_id])))
     return out
 
 

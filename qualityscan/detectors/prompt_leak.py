@@ -426,11 +426,8 @@ class PromptLeakDetector(Detector):
         live = _live_rules(paragraphs)
         for i, paragraph in enumerate(paragraphs):
             found = self._rule_matches(paragraph, live[i]) if live[i] or paragraph.index == 0 else []
-            # the two helpers' own first checks, here: most paragraphs fail them
-            if ":" in paragraph.text or "**" in paragraph.text:
-                found += self._label_matches(paragraphs, i)
-            if _QUESTION_START.match(paragraph.text):
-                found += self._bare_question(paragraphs, i)
+            found += self._label_matches(paragraphs, i)
+            found += self._bare_question(paragraphs, i)
             if found:
                 miss = 1.0
                 for weight, _ in found:
@@ -537,8 +534,10 @@ class PromptLeakDetector(Detector):
         the question a writer (or a generator) was asked to answer."""
         paragraph = paragraphs[i]
         text = paragraph.text
+        if not _QUESTION_START.match(text):  # first: most paragraphs fail it, and it is cheap
+            return []
         words = text.split()
-        if not (14 <= len(words) <= 2 * self.bare_line_words) or not _QUESTION_START.match(text):
+        if not (14 <= len(words) <= 2 * self.bare_line_words):
             return []
         if (not text[0].isupper() or "?" in text or text[-1] in ".!:;…\"”’'»)"
                 or _SENTENCE_BREAK.search(text) or _title_case(text)):
