@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import struct
 import unicodedata
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -52,25 +50,14 @@ class CorpusStats:
         self._table = np.zeros((depth, width), dtype=np.uint32)
         self.documents = 0
 
-    @property
-    def _flat(self) -> memoryview:
-        # The table's counters in one row-major run, read and written as Python ints (a
-        # numpy index per counter costs several times more); cached, not pickled.
-        flat = self.__dict__.get("_flat_view")
-        if flat is None:
-            flat = self.__dict__["_flat_view"] = memoryview(self._table).cast("B").cast("I")
-        return flat
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k != "_flat_view"}
-
-    def _cells(self, key: str) -> list[int]:
-        """Positions in :attr:`_flat` of ``key``'s counter in each row: the row's slice of
-        a BLAKE2b digest (8 little-endian bytes per row) modulo the width."""
-        digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8 * self.depth).digest()
-        width = self.width
-        return [row * width + value % width
-                for row, value in enumerate(struct.unpack(f"<{self.depth}Q", digest))]
+    def _cells(self, keys: Sequence[str]) -> np.ndarray:
+        """Positions in the flattened table of each key's counter in each row, shape
+        ``(len(keys), depth)``: the row's slice of the key's BLAKE2b digest (8 little-endian
+        bytes per row) modulo the width."""
+        size = 8 * self.depth
+        digests = b"".join([hashlib.blake2b(key.encode("utf-8"), digest_size=size).digest() for key in keys])
+        values = np.frombuffer(digests, dtype="<u8").reshape(len(keys), self.depth)
+        return values % np.uint64(self.width) + np.arange(0, self.depth * self.width, self.width, dtype=np.uint64)
 
     def keys(self, document: Document) -> set[str]:
         """The distinct normalised short-line keys of a segmented document."""
@@ -84,36 +71,48 @@ class CorpusStats:
 
     def add(self, document: Document) -> None:
         """Count each distinct short line of ``document`` once."""
-        flat = self._flat
-        for key in self.keys(document):
-            for cell in self._cells(key):
-                flat[cell] += 1
+        keys = list(self.keys(document))
+        if keys:
+            np.add.at(self._table.reshape(-1), self._cells(keys).reshape(-1), 1)  # keys may share a cell
         self.documents += 1
 
     def count(self, text: str, key: str | None = None) -> int:
         """Estimated number of counted documents containing this line (0 for long lines).
         ``key`` is ``normalise_line(text)`` when the caller has already computed it."""
-        if len(text) > self.max_line_chars:
-            return 0
-        if key is None:
-            key = normalise_line(text)
-        return self._count_key(key) if key else 0
+        return self.counts([text], None if key is None else [key])[0]
+
+    def counts(self, texts: Sequence[str], keys: Sequence[str] | None = None) -> list[int]:
+        """:meth:`count` of each of ``texts`` (``keys`` their :func:`normalise_line`), in one
+        read of the table."""
+        if keys is None:
+            keys = [normalise_line(t) if len(t) <= self.max_line_chars else "" for t in texts]
+        wanted = [i for i, (t, k) in enumerate(zip(texts, keys)) if k and len(t) <= self.max_line_chars]
+        out = [0] * len(texts)
+        for i, n in zip(wanted, self._count_keys([keys[i] for i in wanted])):
+            out[i] = n
+        return out
 
     def others(self, text: str, document_counted: bool, key: str | None = None) -> int:
         """How many *other* documents share this line (excluding the document itself);
         ``key`` as in :meth:`count`."""
-        n = self.count(text, key)
-        return max(0, n - 1) if document_counted else n
+        return self.others_many([text], document_counted, None if key is None else [key])[0]
+
+    def others_many(self, texts: Sequence[str], document_counted: bool,
+                    keys: Sequence[str] | None = None) -> list[int]:
+        """:meth:`others` of each of ``texts``, ``keys`` as in :meth:`counts`."""
+        counts = self.counts(texts, keys)
+        return [max(0, n - 1) for n in counts] if document_counted else counts
 
     def snapshot(self, documents: Iterable[Document]) -> LineCounts:
         """The counts of these documents' own short lines, frozen: a small object to send
         to a worker process instead of the whole sketch."""
-        keys = set().union(*(self.keys(d) for d in documents))
-        return LineCounts({key: self._count_key(key) for key in keys}, self.documents, self.max_line_chars)
+        keys = list(set().union(*(self.keys(d) for d in documents)))
+        return LineCounts(dict(zip(keys, self._count_keys(keys))), self.documents, self.max_line_chars)
 
-    def _count_key(self, key: str) -> int:
-        flat = self._flat
-        return min([flat[cell] for cell in self._cells(key)])
+    def _count_keys(self, keys: Sequence[str]) -> list[int]:
+        if not keys:
+            return []
+        return self._table.reshape(-1)[self._cells(keys)].min(axis=1).tolist()
 
 
 class LineCounts(CorpusStats):
@@ -125,8 +124,8 @@ class LineCounts(CorpusStats):
         self.documents = documents
         self._counts = counts
 
-    def _count_key(self, key: str) -> int:
-        return self._counts.get(key, 0)
+    def _count_keys(self, keys: Sequence[str]) -> list[int]:
+        return [self._counts.get(key, 0) for key in keys]
 
     def add(self, document: Document) -> None:
         raise TypeError("LineCounts is a frozen snapshot; add documents to the CorpusStats it came from")

@@ -31,6 +31,7 @@ refused when it differs.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -81,11 +82,17 @@ EDGE_LINES = 3
 _TERMINAL = tuple(".!?:;\"')\u201d\u2019")
 #: Style features read at most this many characters of a document.
 STYLE_CHARS = 20_000
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]\u201d\u2019]*\s+(?=[\"'(\[\u201c\u2018]?[A-Z0-9])")
+#: A sentence break: the stop, closing quotes or brackets, white space, then what can open a
+#: sentence. Splitting on it drops the stop too, which changes no sentence's word count (and
+#: a pattern that starts with the stop is found much faster than one that looks back for it).
+_SENTENCE_BREAK = re.compile(r"[.!?][\"')\]\u201d\u2019]*\s+(?=[\"'(\[\u201c\u2018]?[A-Z0-9])")
 _REPORTING = frozenset({"said", "says", "told", "according"})
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_NAME = re.compile(r"\b[A-Z][a-z]{3,}\b")
+#: A capitalised word (``\b[A-Z][a-z]{3,}\b``, written to start with the capital, which
+#: the regex engine finds faster than a word boundary).
+_NAME = re.compile(r"[A-Z](?<!\w[A-Z])[a-z]{3,}(?!\w)")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _STOP = frozenset({
     "that", "this", "with", "from", "have", "were", "they", "their", "there", "which", "would",
     "about", "been", "will", "into", "also", "than", "then", "them", "these", "those", "what", "when",
@@ -113,17 +120,29 @@ FEATURE_NAMES: tuple[str, ...] = tuple(feature_names(DETECTOR_NAMES))
 def document_features(report: Report) -> dict[str, float]:
     """Named features of a scored document (detectors absent from ``report.scores`` are left out)."""
     paragraphs = report.document.paragraphs
-    lengths = np.array([len(p.text) for p in paragraphs], dtype=float)
+    texts = [p.text for p in paragraphs]
+    lengths = np.array([len(t) for t in texts], dtype=float)
+    total = float(sum(map(len, texts))) or 1.0  # lengths.sum(): a sum of whole numbers is exact
+    scores = [p.scores for p in paragraphs]
     evidence = Counter(e.detector for p in paragraphs for e in p.evidence)
     out: dict[str, float] = {}
     for name in _ordered(report.scores):
-        scores = [p.scores.get(name, 0.0) for p in paragraphs]
-        values = _detector_features(float(report.scores[name]), scores, lengths, evidence[name])
-        out.update({f"{name}_{k}": v for k, v in zip(PER_DETECTOR, values)})
-        out.update({f"{name}_{k}": report.features[f"{name}_{k}"] for k in DETECTOR_SUMMARIES.get(name, ())
-                    if f"{name}_{k}" in report.features})
-    out.update({f"doc_{k}": v for k, v in zip(DOCUMENT, _text_features([p.text for p in paragraphs]))})
+        keys, summaries = _detector_keys(name)
+        out.update(zip(keys, _detector_features(float(report.scores[name]), [s.get(name, 0.0) for s in scores],
+                                                lengths, total, evidence[name])))
+        out.update((k, report.features[k]) for k in summaries if k in report.features)
+    out.update(zip(_DOCUMENT_KEYS, _text_features(texts)))
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _detector_keys(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Feature names of detector ``name``: its :data:`PER_DETECTOR` and summary features."""
+    return (tuple(f"{name}_{k}" for k in PER_DETECTOR),
+            tuple(f"{name}_{k}" for k in DETECTOR_SUMMARIES.get(name, ())))
+
+
+_DOCUMENT_KEYS = tuple(f"doc_{k}" for k in DOCUMENT)
 
 
 def vector(features: dict[str, float], names: Sequence[str]) -> list[float]:
@@ -134,32 +153,34 @@ def vector(features: dict[str, float], names: Sequence[str]) -> list[float]:
     return [float(features[n]) for n in names]
 
 
-def _detector_features(doc_score: float, values: list[float], lengths: np.ndarray, evidence: int) -> list[float]:
+def _detector_features(doc_score: float, values: list[float], lengths: np.ndarray, total: float,
+                       evidence: int) -> list[float]:
+    """:data:`PER_DETECTOR` of one detector's paragraph scores ``values``; ``lengths`` are
+    the paragraphs' lengths, ``total`` their sum (1.0 if 0)."""
     n = len(values)
     if n == 0:
         return [doc_score] + [0.0] * 9 + [1.0, 0.0, 0.0]
     scores = np.array(values, dtype=float)
     flagged = scores >= FLAG_THRESHOLD
-    total = lengths.sum() or 1.0
-    longest = run = 0
-    for f in flagged.tolist():
-        run = run + 1 if f else 0
-        longest = max(longest, run)
-    positions = np.flatnonzero(flagged) / max(1, n - 1)
+    marks = flagged.tobytes()  # one byte per paragraph: 1 flagged, 0 not
+    count = marks.count(1)
+    longest = max(map(len, marks.split(b"\0")))
     ordered = sorted(values)
+    # flag counts, positions and flagged lengths are whole numbers: plain division gives
+    # exactly what numpy's mean and float division give
     return [
         doc_score,
-        float(scores.mean()),
+        float(scores.sum()) / n,  # scores.mean(): numpy's sum, divided by the count
         float((scores * lengths).sum() / total),
         float(ordered[-1]),
         _quantile(ordered, 0.75),
         _quantile(ordered, 0.9),
-        float(flagged.mean()),
-        float(lengths[flagged].sum() / total),
+        count / n,
+        float(lengths[flagged].sum()) / total if count else 0.0,
         math.log1p(longest),
         longest / n,
-        float(positions[0]) if len(positions) else 1.0,
-        float(positions[-1]) if len(positions) else 0.0,
+        marks.find(1) / max(1, n - 1) if count else 1.0,
+        marks.rfind(1) / max(1, n - 1) if count else 0.0,
         evidence / n,
     ]
 
@@ -183,7 +204,7 @@ def _text_features(texts: list[str]) -> list[float]:
     n = len(texts)
     tokens = [_tokens(t) for t in texts]
     words = [count for count, _ in tokens]
-    chars = sum(len(t) for t in texts)
+    chars = sum(map(len, texts))
     short = [w < SHORT_LINE_WORDS for w in words]
     short_chars = sum(len(t) for t, s in zip(texts, short) if s)
     variants, distinct = _name_variants(texts)
@@ -199,7 +220,7 @@ def _text_features(texts: list[str]) -> list[float]:
         restated,
         max_containment,
         *_style_features("\n".join(texts)),
-        *_edge_features([t.strip() for t in texts], words),
+        *_edge_features(texts, words),
     ]
 
 
@@ -210,13 +231,13 @@ def _edge_features(texts: list[str], words: list[int]) -> list[float]:
     if not texts:
         return [0.0] * 7
     head, tail = slice(0, EDGE_LINES), slice(-EDGE_LINES, None)
-    ends = [t.endswith(_TERMINAL) for t in texts]
+    first, last = ([t.strip().endswith(_TERMINAL) for t in texts[edge]] for edge in (head, tail))
     return [
-        float(ends[0]),
-        float(ends[-1]),
+        float(first[0]),
+        float(last[-1]),
         math.log1p(words[-1]),
-        1.0 - sum(ends[head]) / len(ends[head]),
-        1.0 - sum(ends[tail]) / len(ends[tail]),
+        1.0 - sum(first) / len(first),
+        1.0 - sum(last) / len(last),
         math.log1p(min(words[head])),
         math.log1p(min(words[tail])),
     ]
@@ -227,24 +248,37 @@ def _style_features(text: str) -> list[float]:
     100 words, and per-character / per-word densities of digits, capitalised words, commas,
     word length and reporting verbs, over the first :data:`STYLE_CHARS` characters."""
     text = text[:STYLE_CHARS]
-    words = _WORD.findall(text)
+    # no word spans a sentence break, so the sentences' words are the text's words
+    sentences = [_WORD.findall(s) for s in _SENTENCE_BREAK.split(text)]
+    words = list(itertools.chain.from_iterable(sentences))
     if not words:
         return [0.0] * 8
     n = len(words)
-    lengths = [k for k in (len(_WORD.findall(s)) for s in _SENTENCE_END.split(text)) if k] or [n]
+    lengths = [k for k in map(len, sentences) if k] or [n]
     mean = sum(lengths) / len(lengths)
     spread = math.sqrt(sum((k - mean) ** 2 for k in lengths) / len(lengths))
     head = [w.casefold() for w in words[:100]]
+    counts = Counter(words)  # each distinct word is tested once
     return [
         math.log1p(mean),
         spread / mean,
         len(set(head)) / len(head),
-        sum(map(str.isdigit, text)) / len(text),
-        sum(w[0].isupper() for w in words) / n,
+        _digits(text) / len(text),
+        sum(k for w, k in counts.items() if w[0].isupper()) / n,
         text.count(",") / n,
         sum(map(len, words)) / n,
-        sum(w.casefold() in _REPORTING for w in words) / n,
+        sum(k for w, k in counts.items() if w.casefold() in _REPORTING) / n,
     ]
+
+
+def _digits(text: str) -> int:
+    """``sum(map(str.isdigit, text))``: ASCII digits counted in the UTF-8 bytes (every byte
+    of a multi-byte character is >= 0x80), other characters one by one."""
+    data = text.encode("utf-8", "surrogatepass")
+    count = len(data) - len(data.translate(None, b"0123456789"))
+    if not text.isascii():
+        count += sum(map(str.isdigit, "".join(_NON_ASCII.findall(text))))
+    return count
 
 
 def _name_variants(texts: list[str]) -> tuple[int, int]:
@@ -260,16 +294,22 @@ def _name_variants(texts: list[str]) -> tuple[int, int]:
     names = [w for w, _ in counts.most_common(_MAX_NAMES)]
     if len(names) < 2:
         return 0, len(names)
-    dist = cdist(names, names, scorer=Levenshtein.distance, score_cutoff=2, dtype=np.int8, workers=1)
-    involved: set[int] = set()
-    for i, j in zip(*np.nonzero((dist > 0) & (dist <= 2))):
-        if i >= j:
+    by_length: dict[int, list[str]] = {}
+    for name in names:
+        by_length.setdefault(len(name), []).append(name)
+    involved: set[str] = set()
+    for length, shorter in by_length.items():
+        # the shorter name of a pair sets the edits allowed, and k edits change the length by
+        # at most k: compare it only with names as long or up to `limit` letters longer
+        limit = 1 if length < 8 else 2
+        longer = list(itertools.chain.from_iterable(by_length.get(length + k, ()) for k in range(limit + 1)))
+        if len(longer) < 2:
             continue
-        a, b = names[i], names[j]
-        limit = 1 if min(len(a), len(b)) < 8 else 2
-        if dist[i, j] > limit or len(os.path.commonprefix([a, b])) >= min(len(a), len(b)) - 1:
-            continue  # inflections of one stem: Korea/Korean/Koreas, America/Americans
-        involved.update((i, j))
+        dist = cdist(shorter, longer, scorer=Levenshtein.distance, score_cutoff=limit, dtype=np.int8, workers=1)
+        for i, j in zip(*np.nonzero((dist > 0) & (dist <= limit))):
+            a, b = shorter[i], longer[j]
+            if len(os.path.commonprefix([a, b])) < length - 1:  # not inflections of one stem:
+                involved.update((a, b))                       # Korea/Korean, America/Americans
     return len(involved), len(names)
 
 

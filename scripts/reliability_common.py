@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE = Path.home() / ".cache" / "qualityscan" / "reliability"
 #: Families whose positives are the same source's reliable documents; composed families are
 #: compared with every held-out reliable document.
-MATCHED_FAMILIES = ("mt", "mlqe", "machine_text", "boilerplate", "boilerplate_dragnet")
+MATCHED_FAMILIES = ("mt", "mlqe", "machine_text", "back_translation", "boilerplate", "boilerplate_dragnet")
 COMPOSED_FAMILIES = ("restated", "prompt_leak", "restated_leak", "chrome")
 _CURLY = set("‘’“”")
 

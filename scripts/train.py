@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     weights = compose.training_weights([d for d, t in zip(usable, train) if t])
     pipeline, selection = fit_model(X[train], y[train], [g for g, t in zip(groups, train) if t],
                                     kinds=args.kinds.split(","), random_state=0, sample_weight=weights)
-    selection["sample_weights"] = "compose.training_weights: the supplement adds examples, not weight"
+    selection["sample_weights"] = ("compose.training_weights: the supplement adds examples, not weight; "
+                                   f"family emphasis {compose.FAMILY_EMPHASIS}")
     for kind, cv in selection["cross_validation"].items():
         print(f"  CV {kind:12s} AUC {cv['roc_auc']:.4f}  Brier {cv['brier']:.4f}  log loss {cv['log_loss']:.4f}")
     print(f"  chosen: {selection['chosen']}")
@@ -90,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
             "data_root_sources": sources,
             "composition_sources": ["prompt_leak/phrases.jsonl", "prompt_leak/examples.jsonl.gz",
                                     "boilerplate/blocks.jsonl.gz (chrome lines, dragnet excluded)",
-                                    "paraphrase/paraphrase_pairs.jsonl.gz (detectrl-rewrite, news)"],
+                                    "paraphrase/paraphrase_pairs.jsonl.gz (detectrl-rewrite, news)",
+                                    ("paraphrase/paraphrase_pairs.jsonl.gz (back_translation pairs reserved from "
+                                     "garble training)")],
             "dragnet_used_for_training": False,
             "seed": args.seed, "scale": args.scale, "test_share": compose.TEST_SHARE,
             "split": "by underlying article/document group (seeded hash), compositions within one side",

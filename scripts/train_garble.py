@@ -12,7 +12,8 @@ Data (see docs/evaluation/garble.md for the full composition rules):
   that is also a back-translation original.
 * classifier: ``mt/`` MQM zh->en (MT with major errors vs human translations, documents
   rebuilt from their segments), ``mt/`` MLQE-PE (MT rated poor vs the post-edits), the
-  ``paraphrase/`` back-translation pairs (rewrite vs original), fluent vs back-translated
+  ``paraphrase/`` back-translation pairs (rewrite vs original; a third of the pairs,
+  ``compose.reserved_back_translation``, is left for the reliability model), fluent vs back-translated
   chat-model news, human BBC news (negatives), and damaged copies of some human documents
   (``synthetic_docs``: respelled/split names, glued words, lost sentence boundaries). The
   language-model texts are never classifier rows, so the language-model features are not
@@ -39,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from compose import reserved_back_translation
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
@@ -271,10 +273,14 @@ def mlqe_docs(root: Path, per_doc: int = 20) -> list[Doc]:
 
 
 def bt_docs(root: Path) -> list[Doc]:
+    """Back-translation pairs as documents, except the pairs reserved for the reliability
+    model (``compose.reserved_back_translation``)."""
     docs = []
     for r in bt_pairs(root):
         if r["domain"].startswith("arxiv"):
             continue  # originals carry PDF line-join glue ("torecover") that the rewrite undoes
+        if reserved_back_translation(r["text_a"]):
+            continue
         group = "bt|" + hashlib.sha1(r["text_a"].encode()).hexdigest()[:12]
         for text, human in ((r["text_a"], True), (r["text_b"], False)):
             paras = split_sentences_into_paragraphs(text, 3)

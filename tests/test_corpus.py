@@ -95,8 +95,22 @@ def test_pickled_sketch_keeps_its_counts_and_stays_writable() -> None:
 
     stats = CorpusStats(width=64, depth=3)
     stats.add(_doc("Leave a Reply\nFirst article text.", "a"))
-    assert stats.count("Leave a Reply") == 1  # builds the cached view, which is not pickled
+    assert stats.count("Leave a Reply") == 1
     copy = pickle.loads(pickle.dumps(stats))
     copy.add(_doc("Leave a Reply", "b"))
     assert copy.count("Leave a Reply") == 2 and stats.count("Leave a Reply") == 1
     assert int(copy._table.sum()) == 3 * 3  # three distinct lines counted in each of 3 rows
+
+
+def test_vectorised_cells_follow_the_per_key_definition() -> None:
+    import hashlib
+    import struct
+
+    stats = CorpusStats(width=1000, depth=3)
+    keys = ["leave a reply", "related posts", "é ß", "x" * 300]
+    for key, cells in zip(keys, stats._cells(keys).tolist()):
+        digest = hashlib.blake2b(key.encode("utf-8"), digest_size=24).digest()
+        assert cells == [row * 1000 + v % 1000 for row, v in enumerate(struct.unpack("<3Q", digest))]
+    assert stats.counts(["Leave a Reply", "x" * 300, "---"]) == [0, 0, 0]
+    stats.add(_doc("Leave a Reply\nRelated Posts\n---", "a"))
+    assert stats.others_many(["LEAVE a reply!", "Related Posts", "---"], document_counted=False) == [1, 1, 0]

@@ -1,5 +1,8 @@
 import math
+import os
 import random
+import re
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -12,8 +15,12 @@ from qualityscan.features import (
     FEATURE_NAMES,
     PER_DETECTOR,
     RESTATED_CONTAINMENT,
+    _detector_features,
+    _digits,
+    _name_variants,
     _quantile,
     _restated,
+    _style_features,
     _tokens,
     document_features,
     feature_names,
@@ -208,3 +215,104 @@ def test_word_count_and_terms_survive_lower_casing_that_changes_length():
     # "İ" lower-cases to two characters: words are counted on the original text
     count, terms = _tokens("İstanbul hosts the summit")
     assert count == 4 and "summit" in terms
+
+
+# --- fast paths against their plain definitions ----------------------------------------------
+
+def _detector_features_plainly(doc_score: float, values: list[float], lengths: list[int], evidence: int) -> list[float]:
+    scores, weights = np.array(values), np.array(lengths, dtype=float)
+    flagged = scores >= 0.5
+    total = weights.sum() or 1.0
+    runs = [len(r) for r in "".join("x" if f else " " for f in flagged).split()] or [0]
+    positions = np.flatnonzero(flagged) / max(1, len(values) - 1)
+    return [doc_score, float(scores.mean()), float((scores * weights).sum() / total), float(scores.max()),
+            float(np.quantile(scores, 0.75)), float(np.quantile(scores, 0.9)), float(flagged.mean()),
+            float(weights[flagged].sum() / total), math.log1p(max(runs)), max(runs) / len(values),
+            float(positions[0]) if len(positions) else 1.0, float(positions[-1]) if len(positions) else 0.0,
+            evidence / len(values)]
+
+
+def test_detector_features_are_numpys_statistics():
+    rng = random.Random(11)
+    for _ in range(500):
+        n = rng.randint(1, 300)
+        values = [rng.choice([0.0, 0.5, 1.0, rng.random()]) for _ in range(n)]
+        lengths = [rng.randint(1, 3000) for _ in range(n)]
+        evidence = rng.randint(0, n)
+        fast = _detector_features(0.3, values, np.array(lengths, dtype=float), float(sum(lengths)), evidence)
+        assert fast == _detector_features_plainly(0.3, values, lengths, evidence)
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _style_plainly(text: str) -> list[float]:
+    """The style features as first written: word and sentence counts from separate passes."""
+    sentence_end = re.compile(r"(?<=[.!?])[\"')\]\u201d\u2019]*\s+(?=[\"'(\[\u201c\u2018]?[A-Z0-9])")
+    text = text[:20_000]
+    words = _WORD.findall(text)
+    if not words:
+        return [0.0] * 8
+    n = len(words)
+    lengths = [k for k in (len(_WORD.findall(s)) for s in sentence_end.split(text)) if k] or [n]
+    mean = sum(lengths) / len(lengths)
+    spread = math.sqrt(sum((k - mean) ** 2 for k in lengths) / len(lengths))
+    head = [w.casefold() for w in words[:100]]
+    return [math.log1p(mean), spread / mean, len(set(head)) / len(head), sum(map(str.isdigit, text)) / len(text),
+            sum(w[0].isupper() for w in words) / n, text.count(",") / n, sum(map(len, words)) / n,
+            sum(w.casefold() in {"said", "says", "told", "according"} for w in words) / n]
+
+
+def test_style_features_match_their_plain_definition():
+    pieces = ["The", "minister", "said", "SAID", "ſaid", "Told", "according", "12", "x²", "٣٤", "①", "Straße",
+              "\u00c9cole", "ǅemal", ".", "!", "?", "...", ".\u201d", "')", ",", " ", "  ", "\n", "\t", "\u2028",
+              "\u201cQuote", "(Aside", "9am", "_x_", "e.g.", "Mr."]
+    rng = random.Random(7)
+    texts = ["", " ", "...", "One.", "\ud800 said 1", "A. B! C? D", *(" ".join(ARTICLE) for _ in range(1))]
+    texts += ["".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(rng.randint(1, 400))) for _ in range(400)]
+    texts.append("Long sentences. " * 3000)  # beyond the characters the features read
+    for text in texts:
+        assert _style_features(text) == _style_plainly(text), text[:80]
+
+
+def test_digit_count_is_str_isdigit():
+    for text in ["", "abc", "0123456789", "x²³ ¹ 12 ٣٤ ① ⑴ 𝟙 ९", "\ud800 7 \udfff", "é1" * 50]:
+        assert _digits(text) == sum(map(str.isdigit, text))
+
+
+def _name_variants_every_pair(texts: list[str]) -> tuple[int, int]:
+    """The definition: every pair of the most frequent capitalised words."""
+    from rapidfuzz.distance import Levenshtein
+
+    names = [w for w, _ in Counter(re.findall(r"\b[A-Z][a-z]{3,}\b", "\n".join(texts))).most_common(400)]
+    involved = set()
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            d, shorter = Levenshtein.distance(a, b), min(len(a), len(b))
+            if 0 < d <= (1 if shorter < 8 else 2) and len(os.path.commonprefix([a, b])) < shorter - 1:
+                involved.update((a, b))
+    return len(involved), len(names)
+
+
+def test_name_variants_compare_only_names_close_in_length_and_miss_no_pair():
+    rng = random.Random(13)
+    stems = ["Blinken", "Kong", "Qingdao", "Albuquerque", "Korea", "America", "Wang", "Zelensky", "Schwarzenegger"]
+
+    def variant(word: str) -> str:
+        chars = list(word)
+        for _ in range(rng.randint(1, 3)):
+            k = rng.randrange(1, len(chars))
+            edit = rng.choice("sid")
+            if edit == "s":
+                chars[k] = rng.choice("aeiourstnk")
+            elif edit == "i":
+                chars.insert(k, rng.choice("aeiourstnk"))
+            elif len(chars) > 4:
+                del chars[k]
+        return "".join(chars)
+
+    for _ in range(300):
+        words = [variant(rng.choice(stems)) if rng.random() < 0.6 else rng.choice(stems) for _ in range(rng.randint(0, 60))]
+        words += [w + "s" for w in rng.sample(words, min(3, len(words)))]
+        text = [" ".join(words), "éBlinken xKorea Kongo_ Wang2"]
+        assert _name_variants(text) == _name_variants_every_pair(text)

@@ -551,49 +551,67 @@ _ROW = struct.Struct(f"{len(_SELF_FEATURES)}d")
 _CATEGORY_COLUMNS: dict[str | None, tuple[float, ...]] = {
     found: tuple(float(found == c) for c in _CATEGORIES) for found in (None, *_CATEGORIES)}
 #: Longest line a comment header's anchored alternatives match ("report abuse"); a longer
-#: one is a header only if it has a colon ("<name> says:").
+#: one is a header only if it ends with a colon ("<name> says:").
 _HEADER_MAX_CHARS = 12
+
+
+#: ASCII byte -> itself for a letter, a space for any other byte: on ASCII text, the words
+#: ``_WORD`` finds are the runs of letters.
+_ASCII_LETTERS = bytes(b if b < 128 and chr(b).isalpha() else 32 for b in range(256))
+
+
+def _words(raw: str, text: str) -> tuple[list[str], list[str], str]:
+    """The words of ``text`` (``raw`` in NFKC) as ``_WORD`` finds them, their case-folded
+    forms and :func:`normalise_line` of ``raw``, in one translate on ASCII text (where NFKC
+    changes nothing and case-folding is lower-casing)."""
+    if not text.isascii():
+        words = _WORD.findall(text)
+        return words, [w.casefold() for w in words], normalise_line(raw)
+    letters = text.encode("ascii").translate(_ASCII_LETTERS)
+    folded = letters.lower().decode("ascii").split()
+    return letters.decode("ascii").split(), folded, " ".join(folded)
 
 
 def _line_features(raw: str, language: str | None) -> _Line:
     """The features of one paragraph's text (see :class:`_Line`)."""
     text = unicodedata.normalize("NFKC", raw)
     n_chars = len(text)
-    words = _WORD.findall(text)
+    words, folded, key = _words(raw, text)
     n_words = len(words)
     letters, upper, digits, punct = _class_counts(text)
     # every URL contains "://", "www." or ".com"-like; every date 4 digits, every time 3 and ":"
     url_chars = (sum(len(m.group()) for m in _URL.finditer(text))
                  if ("." in text or "/" in text) and _URL_HINT.search(text) else 0)
     phrase = find_phrase(text)
+    chars = max(n_chars, 1)
     row = (
         math.log1p(n_chars),
         math.log1p(n_words),
         (sum(map(len, words)) / n_words) if n_words else 0.0,
-        _stop_density([w.casefold() for w in words], language),
+        _stop_density(folded, language),
         (sum([w[0].isupper() for w in words]) / n_words) if n_words else 0.0,
         upper / (letters or 1),
-        digits / max(n_chars, 1),
-        punct / max(n_chars, 1),
-        float(bool(_SENTENCE_END.search(text[-3:]))),  # a match ends the line: 2 characters and a "\n"
+        digits / chars,
+        punct / chars,
+        1.0 if _SENTENCE_END.search(text[-3:]) else 0.0,  # a match ends the line: 2 characters and a "\n"
         float(len(_SENTENCE_STOP.findall(text))),
         text.count(",") / max(n_words, 1),
         float(len(_SEPARATORS.findall(text))),
-        url_chars / max(n_chars, 1),
-        float("@" in text and bool(_EMAIL.search(text))),
-        float(digits >= 4 and bool(_DATE.search(text))),
-        float(digits >= 3 and ":" in text and bool(_TIME.search(text))),
-        float(bool(_SLUG.match(text))),
-        float(bool(_NUMBER_LINE.fullmatch(text))),
-        float("/" in text and bool(_CREDIT_SLASHES.match(text))),
-        ((phrase.end - phrase.start) / max(n_chars, 1)) if phrase else 0.0,
+        url_chars / chars,
+        1.0 if "@" in text and _EMAIL.search(text) else 0.0,
+        1.0 if digits >= 4 and _DATE.search(text) else 0.0,
+        1.0 if digits >= 3 and ":" in text and _TIME.search(text) else 0.0,
+        1.0 if _SLUG.match(text) else 0.0,
+        1.0 if _NUMBER_LINE.fullmatch(text) else 0.0,
+        1.0 if "/" in text and _CREDIT_SLASHES.match(text) else 0.0,
+        ((phrase.end - phrase.start) / chars) if phrase else 0.0,
         *_CATEGORY_COLUMNS[phrase.category if phrase else None],
     )
     if text != raw:  # the position features count the words of the raw line
         n_words = len(_WORD.findall(raw))
     stripped = raw.strip()
-    header = (":" in stripped or len(stripped) <= _HEADER_MAX_CHARS) and bool(_COMMENT_HEADER.search(stripped))
-    return _Line(_ROW.pack(*row), phrase, n_words, normalise_line(raw), header, rule(raw, phrase))
+    header = (stripped.endswith(":") or len(stripped) <= _HEADER_MAX_CHARS) and bool(_COMMENT_HEADER.search(stripped))
+    return _Line(_ROW.pack(*row), phrase, n_words, key, header, rule(raw, phrase))
 
 
 #: Lines up to this length are cached (template lines, short, repeat across the pages of a site).
@@ -629,12 +647,16 @@ def _block_features(tag: str, path: str, attrs: str) -> tuple[float, ...]:
 
 def _html_matrix(paragraphs: list[Paragraph]) -> np.ndarray:
     """The ``_HTML_FEATURES`` columns."""
-    if all(p.block is None for p in paragraphs):
+    blocks = [p.block for p in paragraphs]
+    if all(b is None for b in blocks):
         return np.broadcast_to(np.asarray(_NO_HTML), (len(paragraphs), len(_NO_HTML)))
-    out = np.asarray([_NO_HTML if p.block is None else _block_features(p.block.tag, p.block.path, p.block.attrs)
-                      for p in paragraphs], dtype=float)
-    link = _HTML_FEATURES.index("link_density")
-    out[:, link] = [math.nan if p.block is None else float(p.block.link_density) for p in paragraphs]
+    # one row per distinct (tag, path, attributes), row 0 for paragraphs without a block
+    kinds: dict[tuple[str, str, str] | None, int] = {None: 0}
+    index = [kinds.setdefault(None if b is None else (b.tag, b.path, b.attrs), len(kinds)) for b in blocks]
+    table = np.array([_NO_HTML, *(_block_features(*kind) for kind in itertools.islice(kinds, 1, None))])
+    out = table[index]
+    out[:, _HTML_FEATURES.index("link_density")] = [math.nan if b is None else float(b.link_density)
+                                                    for b in blocks]
     return out
 
 
@@ -648,25 +670,21 @@ def feature_matrix(
     (0 without ``context``). ``document_counted`` says whether ``context`` already counted
     this document (the Scanner's first pass does).
     """
-    matrix, lines, others = _document_features(document, context, document_counted, {})
+    matrix, lines, others = _document_features(document, context, document_counted)
     return matrix, [line.phrase for line in lines], others
 
 
-def _document_features(document: Document, context: CorpusStats | None, document_counted: bool,
-                       shared: dict[str, int]) -> tuple[np.ndarray, list[_Line], list[int]]:
-    """:func:`feature_matrix` with each paragraph's :class:`_Line` instead of its phrase;
-    ``shared`` memoises ``context.others`` per line text (for one ``context`` state)."""
+def _document_features(document: Document, context: CorpusStats | None,
+                       document_counted: bool) -> tuple[np.ndarray, list[_Line], list[int]]:
+    """:func:`feature_matrix` with each paragraph's :class:`_Line` instead of its phrase."""
     paragraphs = document.paragraphs
     n = len(paragraphs)
     if n == 0:
         return np.zeros((0, len(FEATURE_NAMES))), [], []
     texts = [p.text for p in paragraphs]
     lines = [_line(text, document.language) for text in texts]
-    if context is not None:
-        others = [shared[t] if t in shared else shared.setdefault(t, context.others(t, document_counted, line.key))
-                  for t, line in zip(texts, lines)]
-    else:
-        others = [0] * n
+    keys = [line.key for line in lines]
+    others = context.others_many(texts, document_counted, keys) if context is not None else [0] * n
     matrix = np.empty((n, len(FEATURE_NAMES)))
     self_m = matrix[:, _SELF_SLICE]
     self_m[:] = np.frombuffer(b"".join([line.row for line in lines])).reshape(n, len(_SELF_FEATURES))
@@ -677,7 +695,6 @@ def _document_features(document: Document, context: CorpusStats | None, document
     long_idx = np.flatnonzero(long)
     chars = np.array([len(t) for t in texts], dtype=float)
     idx = np.arange(n)
-    keys = [line.key for line in lines]
     key_counts = Counter(keys)
 
     doc_m = matrix[:, _DOC_SLICE]
@@ -847,8 +864,7 @@ class BoilerplateDetector(Detector):
                    context: CorpusStats | None = None) -> list[DetectorResult]:
         """Score several documents with one model call for all their paragraphs (and one
         more for the explanation probes of the flagged paragraphs nothing else explains)."""
-        shared: dict[str, int] = {}  # context.others per line text: template lines repeat
-        built = [_document_features(d, context, True, shared) for d in documents]
+        built = [_document_features(d, context, True) for d in documents]
         sizes = [len(d.paragraphs) for d in documents]
         features = np.vstack([b[0] for b in built]) if built else np.zeros((0, len(FEATURE_NAMES)))
         model_scores = self.predict(features)

@@ -51,9 +51,10 @@ import re
 import sys
 import unicodedata
 import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
-from operator import itemgetter, mul
+from math import fsum
+from operator import mul
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -128,24 +129,18 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             elif not (nxt.isupper() or nxt in _OPENERS):
                 continue
             if punct[0] == ".":
-                words = _WORD.findall(text[max(start, match.start() - 12):match.start()])
+                words = _WORD.findall(text, max(start, match.start() - 12), match.start())
                 prev = words[-1] if words else ""
                 if len(prev) == 1 or prev.lower() in _ABBREV:
                     continue
-        if text[start:end].strip():
-            spans.append((start, end))
+        # the sentence ends in punctuation, so it is not blank: trim its leading white space
+        spans.append((_NEXT_CHAR.match(text, start).start(1), end))
         start = end
-    if text[start:].strip():
-        spans.append((start, n))
-    # trim white space so spans cover exactly the sentence
-    out = []
-    for s, e in spans:
-        seg = text[s:e]
-        s2 = s + (len(seg) - len(seg.lstrip()))
-        e2 = e - (len(seg) - len(seg.rstrip()))
-        if e2 > s2:
-            out.append((s2, e2))
-    return out
+    last = text[start:]
+    s, e = start + len(last) - len(last.lstrip()), start + len(last.rstrip())
+    if e > s:
+        spans.append((s, e))
+    return spans
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -206,13 +201,28 @@ class Unit:
                     self.names | other.names, self.numbers | other.numbers)
 
 
+def _join_all(units: Sequence[Unit]) -> Unit:
+    """``units[0].join(units[1]).join(units[2])...`` (the first unit itself if alone). The terms
+    are merged one unit at a time as there, so they iterate in the same order (term weights
+    are summed in that order); the other sets are only counted and are merged at once."""
+    first, rest = units[0], units[1:]
+    if not rest:
+        return first
+    terms = first.terms
+    for u in rest:
+        terms = terms | u.terms
+    return Unit(min(u.start for u in units), max(u.end for u in units), first.paragraph, None, terms,
+                first.shingles.union(*(u.shingles for u in rest)),
+                first.names.union(*(u.names for u in rest)),
+                first.numbers.union(*(u.numbers for u in rest)))
+
+
 #: What matching needs of each token seen, keyed by its original form: (lower-cased word,
 #: content term, the term if the word is a number, the term if it reads as a name --
 #: capitalised, not a number), "" where not. Words recur across sentences and documents,
 #: so each is analysed once per process; bounded (cleared when full).
 _TOKEN_INFO: dict[str, tuple[str, str, str, str]] = {}
 _TOKEN_INFO_MAX = 1 << 18
-_LOWER, _TERM, _NUMBER, _NAME = (itemgetter(k) for k in range(4))
 
 
 def _token_info(originals: list[str]) -> list[tuple[str, str, str, str]]:
@@ -250,28 +260,27 @@ def _analyse(text: str) -> list[tuple[str, str, bool]]:
             for i, (info, orig) in enumerate(zip(_token_info(originals), originals)) if info[1]]
 
 
-#: What :class:`Unit` holds of a sentence's words: key, terms, shingles, names, numbers.
-Sentence = tuple[int, frozenset[str], frozenset[int], frozenset[str], frozenset[str]]
 #: Shared by the units without names or numbers (fewer objects for the garbage collector).
 _EMPTY: frozenset[str] = frozenset()
 
 
-def _sentence(originals: list[str]) -> Sentence:
-    """The :data:`Sentence` of a sentence's tokens (original forms)."""
+def _unit(start: int, end: int, paragraph: int, originals: list[str]) -> Unit:
+    """The :class:`Unit` of a sentence from its tokens (original forms)."""
     info = _token_info(originals)
-    words = list(map(_LOWER, info))
+    if not info:
+        return Unit(start, end, paragraph, hash(()), _EMPTY, frozenset(), _EMPTY, _EMPTY)
+    words, terms, numbers, names = zip(*info)  # the fields of _TOKEN_INFO
     # 64-bit hashes of the word tuples: compact, not tracked by the garbage collector, and
     # collisions (which would merge two shingles) are vanishingly rare within one document
     shingles = frozenset(map(hash, zip(words, words[1:], words[2:]) if len(words) >= 3 else words))
-    return (hash(tuple(words)), frozenset(filter(None, map(_TERM, info))), shingles,
-            frozenset(filter(None, map(_NAME, info[1:]))) or _EMPTY,
-            frozenset(filter(None, map(_NUMBER, info))) or _EMPTY)
+    return Unit(start, end, paragraph, hash(words), frozenset(filter(None, terms)), shingles,
+                frozenset(filter(None, names[1:])) or _EMPTY, frozenset(filter(None, numbers)) or _EMPTY)
 
 
 def make_unit(text: str, start: int = 0, end: int | None = None, paragraph: int = 0) -> Unit:
     """Reduce one sentence to terms, word-trigram shingles, names and numbers."""
-    return Unit(start, len(text) + start if end is None else end, paragraph,
-                *_sentence(_originals(unicodedata.normalize("NFKC", text))))
+    return _unit(start, len(text) + start if end is None else end, paragraph,
+                 _originals(unicodedata.normalize("NFKC", text)))
 
 
 #: Per pair of units: summed squared weight (their dot product) and summed weight of their
@@ -289,7 +298,7 @@ _NO_STATS: UnitStats = (0.0, 0.0, 0, 0, 0, 0)
 def unit_stats(unit: Unit, weight: Callable[[str], float]) -> UnitStats:
     """The :data:`UnitStats` of ``unit``."""
     values = list(map(weight, unit.terms))
-    return (sum(values), sum(map(mul, values, values)), len(unit.shingles), len(unit.names),
+    return (fsum(values), fsum(map(mul, values, values)), len(unit.shingles), len(unit.names),
             len(unit.numbers), len(unit.terms))
 
 
@@ -348,7 +357,7 @@ def _length_terms(n_later: np.ndarray, n_earlier: np.ndarray) -> np.ndarray:
 def pair_counts(later: Unit, earlier: Unit, weight: Callable[[str], float]) -> PairCounts:
     """The :data:`PairCounts` of ``later`` against ``earlier``."""
     values = list(map(weight, later.terms & earlier.terms))
-    return (sum(map(mul, values, values)), sum(values), len(later.shingles & earlier.shingles),
+    return (fsum(map(mul, values, values)), fsum(values), len(later.shingles & earlier.shingles),
             len(later.names & earlier.names), len(later.numbers & earlier.numbers))
 
 
@@ -392,12 +401,11 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def _tiers(same: np.ndarray, feats: np.ndarray) -> list[int]:
+def _tiers(same: np.ndarray, feats: np.ndarray) -> np.ndarray:
     """Index into ``_TIERS`` per pair: identical words or shingle Jaccard >= 0.8 is an exact
     copy, Jaccard >= 0.4 or shingle containment >= 0.6 a light edit."""
     jaccard, containment = feats[:, 3], feats[:, 4]
-    return np.where(same | (jaccard >= 0.8), 0,
-                    np.where((jaccard >= 0.4) | (containment >= 0.6), 1, 2)).tolist()
+    return np.where(same | (jaccard >= 0.8), 0, np.where((jaccard >= 0.4) | (containment >= 0.6), 1, 2))
 
 
 @dataclass(slots=True)
@@ -408,8 +416,13 @@ class _Match:
     in_run: bool = False
 
 
-def restatement_probability(pair_model: Any, rows: list[list[float]]) -> list[float]:
-    """The pair model's probability of "restatement" for each feature row.
+def restatement_probability(pair_model: Any, rows: list[list[float]] | np.ndarray) -> list[float]:
+    """The pair model's probability of "restatement" for each feature row."""
+    return _probabilities(pair_model, rows).tolist()
+
+
+def _probabilities(pair_model: Any, rows: list[list[float]] | np.ndarray) -> np.ndarray:
+    """:func:`restatement_probability` as an array.
 
     The shipped model is a StandardScaler + binary LogisticRegression pipeline; it is
     evaluated here from its fitted parameters with the same numpy operations as its
@@ -424,8 +437,8 @@ def restatement_probability(pair_model: Any, rows: list[list[float]]) -> list[fl
         if (type(scaler) is StandardScaler and scaler.with_mean and scaler.with_std
                 and type(logistic) is LogisticRegression and len(logistic.classes_) == 2):
             z = (X - scaler.mean_) / scaler.scale_
-            return expit((z @ logistic.coef_.T + logistic.intercept_).reshape(-1)).tolist()
-    return pair_model.predict_proba(X)[:, 1].tolist()
+            return expit((z @ logistic.coef_.T + logistic.intercept_).reshape(-1))
+    return np.asarray(pair_model.predict_proba(X)[:, 1], dtype=np.float64)
 
 
 class _Weights(dict):
@@ -446,10 +459,11 @@ class _Weights(dict):
 
 class _PairScorer:
     """Candidate pairs of one document waiting for the pair model. Each pair is queued as its
-    :data:`PairCounts` and the indices of its two sides; :meth:`flush` turns all queued pairs
-    into feature rows and probabilities with numpy in one pass (automatically every ``limit``
-    pairs, so memory stays bounded on long documents) and keeps the best pair per earlier
-    sentence in ``matches``."""
+    :data:`PairCounts` (five numbers in one flat list) and the index of its earlier side, in
+    blocks: one later unit against one earlier unit, alone and joined with its neighbours.
+    :meth:`flush` turns all queued pairs into feature rows and probabilities with numpy in one
+    pass (the caller flushes once ``limit`` pairs are queued, so memory stays bounded on long
+    documents) and keeps the best pair of each block in ``matches``."""
 
     def __init__(self, pair_model: Any, units: list[Unit], weight: Callable[[str], float],
                  involved: set[int], limit: int = 4096) -> None:
@@ -461,16 +475,16 @@ class _PairScorer:
         #: The sides pairs can have: the units, then the joined units of the pairs queued (see
         #: :meth:`joined`), with their :data:`UnitStats` (computed for ``involved`` units only).
         self.side_units: list[Unit] = list(units)
-        self.stats: list[UnitStats] = [unit_stats(u, weight) if k in involved else _NO_STATS
-                                       for k, u in enumerate(units)]
+        self._unit_stats = np.array([unit_stats(u, weight) if k in involved else _NO_STATS
+                                     for k, u in enumerate(units)], dtype=np.float64)
+        self._joined_stats: list[UnitStats] = []
+        self._keys = np.array([u.key for u in units], dtype=np.int64)
         self._joined: dict[int, int] = {}
-        self.counts: list[PairCounts] = []
-        #: Per queued pair: the earlier side's index, whether both have identical words, and
-        #: the earlier unit restated (the first of a joined side).
+        self.counts: list[float] = []
+        #: Per queued pair: the earlier side's index.
         self.sides: list[int] = []
-        self.same: list[bool] = []
-        self.refs: list[int] = []
-        self._owners: list[tuple[int, int]] = []
+        #: Per block of queued pairs, in queue order: (later unit, earlier unit, number of pairs).
+        self.blocks: list[tuple[int, int, int]] = []
 
     def joined(self, a: int) -> int:
         """The side of unit ``a`` read together with unit ``a + 1``."""
@@ -478,42 +492,45 @@ class _PairScorer:
         if side is None:
             side = self._joined[a] = len(self.side_units)
             self.side_units.append(self.units[a].join(self.units[a + 1]))
-            self.stats.append(unit_stats(self.side_units[-1], self.weight))
+            self._joined_stats.append(unit_stats(self.side_units[-1], self.weight))
         return side
 
-    def add(self, j: int, n: int) -> None:
-        """Register the last ``n`` queued pairs as those of later unit ``j``."""
-        self._owners.append((j, n))
-        if len(self.counts) >= self.limit:
-            self.flush()
-
     def flush(self) -> None:
+        """Score the queued pairs; the blocks of a later unit must all be queued."""
         if not self.counts:
             return
-        stats = np.array(self.stats, dtype=np.float64)
-        later = np.repeat([j for j, _ in self._owners], [n for _, n in self._owners])
-        same = np.array(self.same, dtype=bool)
-        feats = _feature_matrix(np.array(self.counts, dtype=np.float64), stats[later], stats[self.sides])
-        probs = restatement_probability(self.pair_model, feats)
+        later_units, refs, sizes = np.array(self.blocks, dtype=np.intp).T
+        later = np.repeat(later_units, sizes)
+        sides = np.array(self.sides, dtype=np.intp)
+        joined_stats = np.array(self._joined_stats, dtype=np.float64).reshape(-1, 6)
+        stats = np.concatenate((self._unit_stats, joined_stats))
+        later_stats = stats[later]
+        counts = np.array(self.counts, dtype=np.float64).reshape(-1, 5)
+        feats = _feature_matrix(counts, later_stats, stats[sides])
+        probs = _probabilities(self.pair_model, feats)
+        n = len(self.units)
+        # identical words (joined sides have none of their own) make a copy of a sentence of
+        # three or more terms sure
+        same = (sides < n) & (self._keys[later] == self._keys[np.minimum(sides, n - 1)])
+        probs = np.where(same & (later_stats[:, 5] >= 3), np.maximum(probs, 0.99), probs)
         tiers = _tiers(same, feats)
-        units, refs, same_list = self.units, self.refs, self.same
-        pos = 0
-        for j, n in self._owners:
-            best: dict[int, _Match] = {}
-            sure = len(units[j].terms) >= 3
-            for r in range(pos, pos + n):
-                i, p = refs[r], probs[r]
-                if same_list[r] and sure:
-                    p = max(p, 0.99)
-                cur = best.get(i)
-                if cur is None or p > cur.prob:
-                    best[i] = _Match(units[i], p, tiers[r])
-            pos += n
-            self.matches[j] = list(best.items())
-        for queue in (self.counts, self.sides, self.same, self.refs, self._owners):
+        # per block, its highest probability and the first pair reaching it
+        top = np.maximum.reduceat(probs, np.cumsum(sizes) - sizes)
+        block = np.repeat(np.arange(len(sizes)), sizes)
+        reaching = np.flatnonzero(probs == top[block])
+        firsts = reaching[np.flatnonzero(np.diff(block[reaching], prepend=-1))]
+        units, matches = self.units, self.matches
+        current = -1
+        found: list[tuple[int, _Match]] = []
+        for j, i, p, tier in zip(later_units.tolist(), refs.tolist(), top.tolist(), tiers[firsts].tolist()):
+            if j != current:
+                current = j
+                found = matches[j] = []
+            found.append((i, _Match(units[i], p, tier)))
+        for queue in (self.counts, self.sides, self.blocks, self._joined_stats):
             queue.clear()
         # joined units are rebuilt when needed again: memory stays bounded by ``limit``
-        del self.side_units[len(self.units):], self.stats[len(self.units):]
+        del self.side_units[len(self.units):]
         self._joined.clear()
 
 
@@ -576,15 +593,16 @@ class RepetitionDetector(Detector):
     def units(self, document: Document) -> list[Unit]:
         """The sentences of every paragraph, in document order."""
         units: list[Unit] = []
+        append, ascii_words = units.append, _ASCII_WORD.findall
         for p in document.paragraphs:
-            text = p.text
+            text, start, index = p.text, p.start, p.index
             ascii_text = text.isascii()
             for s, e in split_sentences(text):
                 if ascii_text:  # already NFKC: tokenise in place, without copying
-                    originals = _ASCII_WORD.findall(text, s, e)
+                    originals = ascii_words(text, s, e)
                 else:
                     originals = _originals(unicodedata.normalize("NFKC", text[s:e]))
-                units.append(Unit(p.start + s, p.start + e, p.index, *_sentence(originals)))
+                append(_unit(start + s, start + e, index, originals))
         return units
 
     def score(self, document: Document, context: CorpusStats | None = None) -> DetectorResult:
@@ -624,10 +642,7 @@ class RepetitionDetector(Detector):
         """Document frequency of each term over ``units``, and the term weights: corpus IDF
         times within-document IDF (words the whole document repeats say little about which
         paragraph is restated)."""
-        df: dict[str, int] = defaultdict(int)
-        for u in units:
-            for t in u.terms:
-                df[t] += 1
+        df = Counter(itertools.chain.from_iterable(u.terms for u in units))
         return df, _Weights(df, len(units), self._corpus_idf())
 
     def _candidates(self, units: list[Unit], df: dict[str, int],
@@ -639,29 +654,34 @@ class RepetitionDetector(Detector):
         indexed = postings.keys()
         by_key: dict[int | None, int] = {}
         first = 0  # the first unit of the current paragraph (units of a paragraph are contiguous)
+        paragraph = units[0].paragraph
+        max_candidates = self.max_candidates
         for j, u in enumerate(units):
-            if u.paragraph != units[first].paragraph:
-                first = j
-            acc: dict[int, float] = {}
-            hits: dict[int, int] = {}
-            for t in () if indexed.isdisjoint(u.terms) else u.terms:
-                plist = postings.get(t)
-                if plist is None:
-                    continue
-                if plist and plist[0] < first:
-                    w = weight(t)
-                    for i in plist:  # ascending: stop at the current paragraph
-                        if i >= first:
-                            break
-                        if i in acc:
-                            acc[i] += w
-                            hits[i] += 1
-                        else:
-                            acc[i] = w
-                            hits[i] = 1
-                plist.append(j)
-            chosen = sorted((i for i in acc if hits[i] >= 2), key=acc.__getitem__,
-                            reverse=True)[:self.max_candidates] if acc else []
+            if u.paragraph != paragraph:
+                first, paragraph = j, u.paragraph
+            chosen: list[int] = []
+            if not indexed.isdisjoint(u.terms):
+                acc: dict[int, float] = {}  # summed weight of the terms shared
+                again: set[int] = set()  # the units sharing two terms or more
+                mark = again.add
+                for t in u.terms:
+                    plist = postings.get(t)
+                    if plist is None:
+                        continue
+                    if plist and plist[0] < first:
+                        w = weight(t)
+                        for i in plist:  # ascending: stop at the current paragraph
+                            if i >= first:
+                                break
+                            if i in acc:
+                                acc[i] += w
+                                mark(i)
+                            else:
+                                acc[i] = w
+                    plist.append(j)
+                if again:  # ties (to 1e-9: the sums' order follows set iteration) go to the earlier unit
+                    chosen = sorted((i for i in acc if i in again),
+                                    key=lambda i: (-round(acc[i], 9), i))[:max_candidates]
             same = by_key.setdefault(u.key, j)
             if same < first and same not in chosen:
                 chosen.append(same)
@@ -677,33 +697,31 @@ class RepetitionDetector(Detector):
         scorer = _PairScorer(pair_model, units, weight,
                              {j for j, _ in candidates}.union(*(chosen for _, chosen in candidates)))
         square = {t: w * w for t, w in weights.items()}.__getitem__
-        sides = scorer.side_units
-        counts, queue_side, queue_same, queue_ref = scorer.counts.append, scorer.sides.append, \
-            scorer.same.append, scorer.refs.append
+        sides, joined, limit = scorer.side_units, scorer.joined, scorer.limit
+        counts, queue_side, queue_block = scorer.counts.extend, scorer.sides.append, scorer.blocks.append
         n = len(units)
         for j, chosen in candidates:
             later = units[j]
-            terms, shingles, names, numbers, key = later.terms, later.shingles, later.names, \
-                later.numbers, later.key
-            queued = 0
+            terms, shingles, names, numbers, paragraph = later.terms, later.shingles, later.names, \
+                later.numbers, later.paragraph
             for rank, i in enumerate(chosen):
                 options = [i]
                 if rank < 2:
-                    for k in (i - 1, i + 1):
-                        if 0 <= k < n and units[k].paragraph < later.paragraph:
-                            options.append(scorer.joined(min(i, k)))
+                    if i > 0 and units[i - 1].paragraph < paragraph:
+                        options.append(joined(i - 1))
+                    if i + 1 < n and units[i + 1].paragraph < paragraph:
+                        options.append(joined(i))
                 for side in options:
                     earlier = sides[side]
                     shared = terms & earlier.terms
-                    counts((sum(map(square, shared)), sum(map(weight, shared)),
+                    counts((fsum(map(square, shared)), fsum(map(weight, shared)),
                             len(shingles & earlier.shingles),
                             len(names & earlier.names) if names else 0,
                             len(numbers & earlier.numbers) if numbers else 0))
                     queue_side(side)
-                    queue_same(key == earlier.key)
-                    queue_ref(i)
-                queued += len(options)
-            scorer.add(j, queued)
+                queue_block((j, i, len(options)))
+            if len(scorer.sides) >= limit:
+                scorer.flush()
         scorer.flush()
         return scorer.matches
 
@@ -712,20 +730,25 @@ class RepetitionDetector(Detector):
         neighbouring earlier sentences in the same order, the earlier run wholly before."""
         if not self.run_bonus:
             return
-        n = len(units)
         # per unit, the earlier units it restates well enough to support a neighbour's match
-        # (probabilities before any boost: every boost is computed before one is applied)
+        # (probabilities before any boost: every boost is computed before one is applied),
+        # padded with two empty entries at both ends
         support_min = self.support_min
-        strong = [[r for r, m in cands if m.prob >= support_min and k - r > 3] if cands else cands
-                  for k, cands in enumerate(matches)]
+        strong = [(), (), *([r for r, m in cands if m.prob >= support_min and k - r > 3] if cands else ()
+                            for k, cands in enumerate(matches)), (), ()]
         boosts: list[tuple[_Match, float]] = []
         for j, cands in enumerate(matches):
+            if not cands or not (strong[j] or strong[j + 1] or strong[j + 3] or strong[j + 4]):
+                continue
+            # support: the two units before j restating just before i, the two after just after
+            neighbours = ((strong[j], -3, -1), (strong[j + 1], -3, -1), (strong[j + 3], 1, 3),
+                          (strong[j + 4], 1, 3))
             for i, m in cands:
                 if j - i <= 3:
                     continue
                 support = 0
-                for k, sign in ((j - 2, -1), (j - 1, -1), (j + 1, 1), (j + 2, 1)):
-                    if 0 <= k < n and any(1 <= (r - i) * sign <= 3 for r in strong[k]):
+                for rs, lo, hi in neighbours:
+                    if rs and any(i + lo <= r <= i + hi for r in rs):
                         support += 1
                 if support:
                     boosts.append((m, _logit(m.prob) + self.run_bonus * min(support, 2)))
@@ -785,13 +808,7 @@ class RepetitionDetector(Detector):
             lo, hi = min(refs), max(refs)
             window = range(lo, hi + 1) if hi - lo < 2 * len(members) + 2 else sorted(set(refs))
             earlier = [units[i] for i in window if units[i].paragraph < par]
-            later = units[members[0]]
-            for j in members[1:]:
-                later = later.join(units[j])
-            ref = earlier[0]
-            for u in earlier[1:]:
-                ref = ref.join(u)
-            out.append((par, coverage, later, ref))
+            out.append((par, coverage, _join_all(units[members.start:members.stop]), _join_all(earlier)))
         return out
 
     def _evidence(self, document: Document, members: list[tuple[Unit, tuple[int, _Match] | None]],

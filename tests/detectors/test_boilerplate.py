@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qualityscan.corpus import CorpusStats
+from qualityscan.corpus import CorpusStats, normalise_line
 from qualityscan.detectors import create
 from qualityscan.detectors.boilerplate import (
     _COMMENT_HEADER,
@@ -24,17 +24,21 @@ from qualityscan.detectors.boilerplate import (
     _SELF_FEATURES,
     _SENTENCE_END,
     _TIME,
+    _WORD,
     FEATURE_NAMES,
     BoilerplateDetector,
+    _block_features,
     _char_classes,
     _class_counts,
+    _html_matrix,
     _keep_some,
     _line_features,
     _literals,
+    _words,
     feature_matrix,
     find_phrase,
 )
-from qualityscan.document import Document
+from qualityscan.document import Block, Document, Paragraph
 from qualityscan.model import ModelIntegrityError, shipped_model_path
 from qualityscan.segment import segment
 
@@ -142,6 +146,26 @@ def test_line_feature_shortcuts_change_nothing(parts: list[str]) -> None:
     assert row["has_date"] == float(bool(_DATE.search(text)))
     assert row["has_time"] == float(bool(_TIME.search(text)))
     assert _line_features(raw, "en").comment_header == bool(_COMMENT_HEADER.search(raw.strip()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_LINE_PIECES.map("".join), st.text(max_size=40)))
+def test_ascii_word_shortcut_changes_nothing(raw: str) -> None:
+    text = unicodedata.normalize("NFKC", raw)
+    words = _WORD.findall(text)
+    assert _words(raw, text) == (words, [w.casefold() for w in words], normalise_line(raw))
+
+
+def test_html_matrix_reads_each_block_kind_once_with_the_same_rows() -> None:
+    blocks = [Block(0, 1, "p", 0.0, "html>body>div>p", "content"), None,
+              Block(0, 1, "li", 0.5, "html>body>nav>ul>li", "menu"), Block(0, 1, "p", 0.25, "html>body>div>p", "content")]
+    paragraphs = [Paragraph(i, 0, 1, "x", block=b) for i, b in enumerate(blocks)]
+    expected = [[0.0, *[np.nan] * (len(_block_features("p", "", "")) - 1)] if b is None
+                else [*_block_features(b.tag, b.path, b.attrs)] for b in blocks]
+    link = FEATURE_NAMES.index("link_density") - FEATURE_NAMES.index("html")
+    for row, b in zip(expected, blocks):
+        row[link] = np.nan if b is None else b.link_density
+    np.testing.assert_array_equal(_html_matrix(paragraphs), np.array(expected))
 
 
 def test_feature_matrix_plain_and_html_shapes() -> None:

@@ -5,22 +5,35 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
+import os
+import re
 import shutil
+import subprocess
+import sys
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qualityscan.detectors import create
 from qualityscan.detectors.repetition import (
+    _ABBREV,
     RepetitionDetector,
+    _join_all,
     _length_terms,
+    _Match,
     _PairScorer,
+    _tokens,
     make_unit,
     pair_counts,
     pair_features,
     restatement_probability,
     split_sentences,
+    term_of,
 )
 from qualityscan.document import Document
 from qualityscan.model import ModelError, ModelIntegrityError, shipped_model_path
@@ -265,8 +278,9 @@ def test_detector_pairs_are_counted_as_pair_counts(det, monkeypatch):
     flush = _PairScorer.flush
 
     def checking_flush(scorer):
-        later = [j for j, n in scorer._owners for _ in range(n)]
-        for j, side, counts in zip(later, scorer.sides, scorer.counts):
+        later = [j for j, _, n in scorer.blocks for _ in range(n)]
+        rows = zip(*[iter(scorer.counts)] * 5)  # five numbers per pair
+        for j, side, counts in zip(later, scorer.sides, rows, strict=True):
             assert counts == pair_counts(scorer.units[j], scorer.side_units[side], scorer.weight)
             checked.append(side >= len(scorer.units))
         flush(scorer)
@@ -386,3 +400,196 @@ def test_length_terms_are_pythons_math_values_in_and_beyond_the_table():
     earlier = np.array([0, 30, 7, 2, 9, 3001, 400], dtype=np.intp)
     expected = [[math.log((1 + a) / (1 + b)), math.log1p(min(a, b))] for a, b in zip(later.tolist(), earlier.tolist())]
     assert _length_terms(later, earlier).tolist() == expected  # bit for bit
+
+
+# -- fast paths equal their plain definitions ------------------------------------------------
+
+def _split_sentences_plain(text: str) -> list[tuple[int, int]]:
+    """:func:`split_sentences` written plainly: cut, then trim every span with ``strip``."""
+    spans, start, n = [], 0, len(text)
+    for match in re.finditer(r"[.!?\u3002\uff01\uff1f]+[\"'\u201d\u2019)\]]*", text):
+        end = match.end()
+        if end >= n:
+            break
+        punct, nxt = match.group(), text[end]
+        if punct[0] not in "\u3002\uff01\uff1f":
+            after = text[end:].lstrip()[:1]
+            if nxt.isspace():
+                if not after or not (after.isupper() or after.isdigit() or after in "\"'\u201c\u2018("):
+                    continue
+            elif not (nxt.isupper() or nxt in "\"'\u201c\u2018("):
+                continue
+            if punct[0] == ".":
+                words = re.findall(r"\d+(?:[.,]\d+)*|[^\W_]+", text[max(start, match.start() - 12):match.start()])
+                prev = words[-1] if words else ""
+                if len(prev) == 1 or prev.lower() in _ABBREV:
+                    continue
+        spans.append((start, end))
+        start = end
+    spans.append((start, n))
+    out = []
+    for s, e in spans:
+        seg = text[s:e]
+        s2, e2 = s + len(seg) - len(seg.lstrip()), e - len(seg) + len(seg.rstrip())
+        if e2 > s2:
+            out.append((s2, e2))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["Mr.", "Then", "he", "left", ".", "!", "?", "\u3002", " ", "  ", "\t",
+                                 "\u00a0", '"', "\u201d", ")", "3.5", "U.S.", "x", "Zoe", "(", "a"]),
+                max_size=25))
+def test_split_sentences_equals_its_plain_definition(parts):
+    text = "".join(parts)
+    assert split_sentences(text) == _split_sentences_plain(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["The", "council", "Maria", "Okafor", "said", "48", "2.5", "of", "a", "it",
+                                 "budget", "\u6771\u4eac\u90fd\u5e81", "Stra\u00dfe", "\ufb01ne", "Eastfield", ","]),
+                max_size=20))
+def test_units_follow_their_definition(words):
+    """:func:`make_unit` (token facts cached, fields read with one ``zip``) equals the
+    definition on the tokens, including the order in which the terms iterate."""
+    text = " ".join(words)
+    unit = make_unit(text)
+    tokens = _tokens(unicodedata.normalize("NFKC", text))
+    lower = [w for w, _ in tokens]
+    terms = [term_of(w) for w in lower]
+    assert unit.key == hash(tuple(lower))
+    assert list(unit.terms) == list(frozenset(t for t in terms if t))
+    trigrams = list(zip(lower, lower[1:], lower[2:])) if len(lower) >= 3 else lower
+    assert unit.shingles == frozenset(map(hash, trigrams))
+    assert unit.numbers == {t for t, (w, _) in zip(terms, tokens) if t and any(c.isdigit() for c in w)}
+    assert unit.names == {t for k, (t, (w, orig)) in enumerate(zip(terms, tokens))
+                          if k > 0 and t and orig[0].isupper() and not any(c.isdigit() for c in w)}
+
+
+def test_join_all_equals_joining_one_by_one():
+    units = [make_unit(s, start=10 * k, end=10 * k + 5, paragraph=1) for k, s in enumerate(ARTICLE + PARAPHRASES)]
+    for k in range(1, len(units) + 1):
+        one_by_one = units[0]
+        for u in units[1:k]:
+            one_by_one = one_by_one.join(u)
+        joined = _join_all(units[:k])
+        assert joined == one_by_one
+        assert list(joined.terms) == list(one_by_one.terms)  # the order term weights are summed in
+
+
+def _boost_plain(det: RepetitionDetector, n: int, matches) -> None:
+    """:meth:`RepetitionDetector._boost` written plainly: every match looks at its four neighbours."""
+    strong = [[r for r, m in cands if m.prob >= det.support_min and k - r > 3] for k, cands in enumerate(matches)]
+    boosts = []
+    for j, cands in enumerate(matches):
+        for i, m in cands:
+            if j - i <= 3:
+                continue
+            support = sum(1 for k, sign in ((j - 2, -1), (j - 1, -1), (j + 1, 1), (j + 2, 1))
+                          if 0 <= k < n and any(1 <= (r - i) * sign <= 3 for r in strong[k]))
+            if support:
+                z = math.log(min(max(m.prob, 1e-6), 1 - 1e-6) / (1 - min(max(m.prob, 1e-6), 1 - 1e-6)))
+                boosts.append((m, z + det.run_bonus * min(support, 2)))
+    for m, z in boosts:
+        m.prob = 1 / (1 + math.exp(-z))
+        m.in_run = True
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_boost_equals_its_plain_definition(det, data):
+    n = data.draw(st.integers(1, 24))
+    unit = make_unit("placeholder")
+    probs = st.floats(0.0, 1.0)
+    drawn = [sorted(data.draw(st.dictionaries(st.integers(0, j - 1), probs, max_size=4)).items()) if j else []
+             for j in range(n)]
+    fast = [[(i, _Match(unit, p, 2)) for i, p in cands] or () for cands in drawn]
+    plain = [[(i, _Match(unit, p, 2)) for i, p in cands] or () for cands in drawn]
+    det._boost([unit] * n, fast)
+    _boost_plain(det, n, plain)
+    assert [[(i, m.prob, m.in_run) for i, m in c] for c in fast] == [[(i, m.prob, m.in_run) for i, m in c] for c in plain]
+
+
+class _ConstantPairModel:
+    """Probability 0.75 for every pair: every block is a tie."""
+
+    def predict_proba(self, X):
+        return np.tile([0.25, 0.75], (len(X), 1))
+
+
+@pytest.mark.parametrize("constant", [False, True])
+def test_flush_keeps_the_first_best_pair_of_each_block(det, monkeypatch, constant):
+    """The vectorised choice in :meth:`_PairScorer.flush` equals a plain loop over the queued
+    pairs: per block (later unit, earlier unit), the first pair of highest probability (with a
+    constant pair model, the first pair of every block)."""
+    if constant:
+        shipped = det._model()
+        monkeypatch.setattr(det, "_model", lambda: {**shipped, "pair_model": _ConstantPairModel()})
+    expected: dict[int, list] = {}
+    flush = _PairScorer.flush
+
+    def checking_flush(scorer):
+        later = [j for j, _, n in scorer.blocks for _ in range(n)]
+        sides = [scorer.side_units[s] for s in scorer.sides]
+        feats = np.array([pair_features(scorer.units[j], side, scorer.weight) for j, side in zip(later, sides)])
+        probs = restatement_probability(scorer.pair_model, feats)
+        pos = 0
+        for j, i, n in scorer.blocks:
+            best = None
+            for r in range(pos, pos + n):
+                same = sides[r].key == scorer.units[j].key
+                p = max(probs[r], 0.99) if same and len(scorer.units[j].terms) >= 3 else probs[r]
+                jaccard, containment = feats[r, 3], feats[r, 4]
+                tier = 0 if same or jaccard >= 0.8 else 1 if jaccard >= 0.4 or containment >= 0.6 else 2
+                if best is None or p > best[0]:
+                    best = (p, tier)
+            expected.setdefault(j, []).append((i, *best))
+            pos += n
+        flush(scorer)
+        got.update({j: [(i, m.prob, m.tier) for i, m in scorer.matches[j]] for j in expected})
+
+    got: dict[int, list] = {}
+    monkeypatch.setattr(_PairScorer, "flush", checking_flush)
+    light_edit = ARTICLE[2].replace("reading groups.", "reading clubs.")
+    run(det, ARTICLE + PARAPHRASES + [ARTICLE[0] + " " + ARTICLE[1], ARTICLE[3], light_edit])
+    assert expected and got == expected
+    assert any(p >= 0.99 for items in expected.values() for _, p, _ in items)  # an exact copy was among them
+
+
+def test_candidates_break_ties_towards_the_earlier_unit(det):
+    """Earlier units sharing the same terms with a later one tie on summed weight; the order
+    is by unit index, not by the (hash-seeded) iteration order of the term sets, so the
+    paragraph named in the evidence is the same in every run."""
+    # each earlier sentence shares a different pair of the last one's three words
+    texts = ["Flower smells.", "Garden smells.", "Garden flower.", "Garden flower smells."]
+    units = [make_unit(t, paragraph=i) for i, t in enumerate(texts)]
+    df: dict[str, int] = {}
+    for u in units:
+        for t in u.terms:
+            df[t] = df.get(t, 0) + 1
+    found = dict(det._candidates(units, df, lambda term: 1.0))
+    assert found[3] == [0, 1, 2]
+
+
+_RAW_SCORES = """
+import sys
+from pathlib import Path
+from qualityscan.detectors.repetition import RepetitionDetector
+from qualityscan.readers import document_from_text
+from qualityscan.segment import segment
+det = RepetitionDetector()
+for path in sorted(Path(sys.argv[1]).glob("*.txt")):
+    doc = segment(document_from_text(path.read_text(encoding="utf-8"), id=path.name, source=str(path)))
+    result = det.score(doc)
+    print(path.name, [float(s).hex() for s in result.scores], [(e.message, e.ref) for ev in result.evidence for e in ev])
+"""
+
+
+def test_scores_do_not_depend_on_the_string_hash_seed():
+    """Sums over term sets are exact (``math.fsum``), so set iteration order, which follows
+    Python's per-process string hashing, cannot change a score's last bits between runs."""
+    runs = [subprocess.run([sys.executable, "-c", _RAW_SCORES, str(SEEDS)], capture_output=True, text=True,
+                           check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+            for seed in ("0", "1", "2")]
+    assert runs[0].count("\n") == len(list(SEEDS.glob("*.txt")))
+    assert runs[0] == runs[1] == runs[2]
