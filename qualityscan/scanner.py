@@ -127,7 +127,7 @@ class Scanner:
             total += 1
             if document.text:
                 stats.add(segment(document))
-        docs = (self.prepare(d) for d in iter_documents(paths, self.read_options))
+        docs = (self.prepare(d, language=self.jobs == 1) for d in iter_documents(paths, self.read_options))
         yield from self._progress(self._score_all(docs, stats), total)
 
     @quiet_gc_while
@@ -137,7 +137,7 @@ class Scanner:
         With ``corpus``, the first ``warmup`` documents are counted before the first is
         scored; later documents are counted as they arrive.
         """
-        docs = (self.prepare(d) for d in documents)
+        docs = (self.prepare(d, language=self.jobs == 1) for d in documents)
         if not self.corpus:
             yield from self._score_all(docs, None)
             return
@@ -155,12 +155,13 @@ class Scanner:
         yield from self._score_all(counted(docs), stats)
 
     # ----------------------------------------------------------------- the steps
-    def prepare(self, document: Document) -> Document:
-        """Segment a document and identify its language (idempotent)."""
+    def prepare(self, document: Document, language: bool = True) -> Document:
+        """Segment a document and, with ``language``, identify its language (idempotent;
+        with ``jobs`` > 1 the workers identify it, off the parent's serial path)."""
         if document.text and not document.paragraphs:
             segment(document)
-            if document.language is None:
-                document.language = identify(document.text)[0]
+        if language and document.paragraphs and document.language is None:
+            document.language = identify(document.text)[0]
         if not document.paragraphs and not document.errors:
             document.errors.append(f"{document.source}: no text to score")
         return document
@@ -328,4 +329,4 @@ def _init_worker(state: dict[str, Any]) -> None:
 def _score_in_worker(item: tuple[list[Document], CorpusStats | None]) -> list[Report]:
     assert _WORKER is not None
     documents, context = item
-    return _WORKER.score_many(documents, context)
+    return _WORKER.score_many([_WORKER.prepare(d) for d in documents], context)

@@ -115,6 +115,17 @@ def test_parallel_jobs_give_the_same_reports_as_one_job():
     one = [r.to_dict() for r in scanner(ShoutDetector(), SharedLineDetector()).scan_documents(_docs(40))]
     two = [r.to_dict() for r in scanner(ShoutDetector(), SharedLineDetector(), jobs=2).scan_documents(_docs(40))]
     assert one == two
+    prose = [Document(id=f"p{i}", source=f"p{i}", text=f"The committee met on day {i} to discuss the budget.")
+             for i in range(8)]
+    assert {r.document.language for r in scanner(ShoutDetector(), jobs=2).scan_documents(prose)} == {"en"}
+
+
+def test_prepare_can_leave_language_identification_for_later():
+    s = scanner(ShoutDetector())
+    doc = s.prepare(Document(id="a", source="a", text="The committee met on Tuesday to discuss the budget."),
+                    language=False)
+    assert doc.paragraphs and doc.language is None
+    assert s.prepare(doc).language == "en"
 
 
 class BatchDetector(ShoutDetector):
