@@ -7,6 +7,7 @@ dict form of a :class:`Report` *is* the output schema (see ``docs/output-schema.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,15 +146,11 @@ class Report:
 def _rounded(scores: dict[str, float]) -> dict[str, float]:
     """Scores rounded to 4 decimals, known detectors in schema order first, then any others
     by name."""
-    keys = tuple(scores)
-    order = _ORDER.get(keys)
-    if order is None:  # a few key sets recur (one per detector set): each is sorted once
-        if len(_ORDER) >= 1024:
-            _ORDER.clear()
-        known = [k for k in DETECTOR_NAMES if k in scores]
-        order = _ORDER[keys] = (*known, *sorted(set(keys) - set(known)))
-    return {k: round(scores[k], 4) for k in order}
+    return {k: round(scores[k], 4) for k in _order(tuple(scores))}
 
 
-#: Output order of each key sequence seen (bounded: cleared when full).
-_ORDER: dict[tuple[str, ...], tuple[str, ...]] = {}
+@functools.lru_cache(maxsize=1024)
+def _order(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """Output order of a key sequence (a few recur, one per detector set: each sorted once)."""
+    known = [k for k in DETECTOR_NAMES if k in keys]
+    return (*known, *sorted(set(keys) - set(known)))

@@ -882,16 +882,16 @@ class BoilerplateDetector(Detector):
         unexplained = np.array([i for i in flagged.tolist() if phrases[i] is None and rules[i] is None
                                 and others[i] < self.min_corpus_others], dtype=int)
         reasons = self._top_groups(features, model_scores, unexplained)
-        results, offset = [], 0
+        results = []
         model_list, flagged_list = model_scores.tolist(), flagged.tolist()
-        bounds = np.searchsorted(flagged, np.cumsum([0, *sizes])).tolist()
+        bounds = np.searchsorted(flagged, starts).tolist()
         for k, (document, n) in enumerate(zip(documents, sizes)):
+            offset = starts[k]
             evidence: list[list[Evidence]] = [[] for _ in range(n)]
             for i in flagged_list[bounds[k]:bounds[k + 1]]:
                 evidence[i - offset] = self._evidence(document.paragraphs[i - offset], phrases[i], rules[i],
                                                       model_list[i], others[i], reasons.get(i))
             results.append(DetectorResult(scores[offset:offset + n].tolist(), evidence))
-            offset += n
         return results
 
     def _evidence(self, paragraph: Paragraph, phrase: PhraseMatch | None, rule_name: str | None,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -564,7 +565,7 @@ def _live_rules(paragraphs: list[Paragraph]) -> list[list[Rule]]:
     automaton, always = _automaton(RULES)
     lowered = [p.text.lower() for p in paragraphs]
     starts = list(itertools.accumulate((len(t) + 1 for t in lowered[:-1]), initial=0))
-    hits: dict[int, set[int]] = {}  # paragraph -> rules triggered
+    hits: defaultdict[int, set[int]] = defaultdict(set)  # paragraph -> rules triggered
     if automaton is not None and lowered:
         joined = "\n".join(lowered)
         for end, (length, trigger_rules, word_rules) in automaton.iter(joined):
@@ -572,9 +573,7 @@ def _live_rules(paragraphs: list[Paragraph]) -> list[list[Rule]]:
             k = bisect.bisect_right(starts, start) - 1
             if end >= starts[k] + len(lowered[k]):
                 continue  # runs into the next paragraph
-            hit = hits.get(k)
-            if hit is None:
-                hit = hits[k] = set()
+            hit = hits[k]
             hit.update(trigger_rules)
             if word_rules and not (start > starts[k] and _is_word_char(joined[start - 1])) \
                     and not (end + 1 < starts[k] + len(lowered[k]) and _is_word_char(joined[end + 1])):

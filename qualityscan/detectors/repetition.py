@@ -203,8 +203,8 @@ class Unit:
 
 def _join_all(units: Sequence[Unit]) -> Unit:
     """``units[0].join(units[1]).join(units[2])...`` (the first unit itself if alone). The terms
-    are merged one unit at a time as there, so they iterate in the same order (term weights
-    are summed in that order); the other sets are only counted and are merged at once."""
+    are merged one unit at a time as there, so they iterate in the same order; the other sets
+    are only counted and are merged at once."""
     first, rest = units[0], units[1:]
     if not rest:
         return first
