@@ -80,6 +80,17 @@ def test_identify_is_bit_identical_to_py3langid_on_real_documents():
             assert _identifier().classify(sample) == plain.classify(sample)
 
 
+def test_float32_weights_give_the_library_scores_bit_for_bit():
+    """The weights converted once to float32 score exactly as the library's float16 ones,
+    which it converts on every product (every class, every sample length)."""
+    fast, plain = _identifier(), _plain()
+    assert fast.nb_ptc.dtype == np.float32 and np.array_equal(fast.nb_ptc, plain.nb_ptc)
+    texts = SAMPLES + [" ".join(SAMPLES[k % len(SAMPLES)] for k in range(n)) for n in (2, 7, 30)]
+    for text in texts:
+        assert np.array_equal(fast._decide(text), plain._decide(text)), text
+        assert fast.rank(text) == plain.rank(text)
+
+
 def test_a_walk_that_disagrees_with_py3langid_is_not_used(monkeypatch):
     from qualityscan import language
 

@@ -560,24 +560,34 @@ _HEADER_MAX_CHARS = 12
 _ASCII_LETTERS = bytes(b if b < 128 and chr(b).isalpha() else 32 for b in range(256))
 
 
-def _words(raw: str, text: str) -> tuple[list[str], list[str], str]:
-    """The words of ``text`` (``raw`` in NFKC) as ``_WORD`` finds them, their case-folded
-    forms and :func:`normalise_line` of ``raw``, in one translate on ASCII text (where NFKC
-    changes nothing and case-folding is lower-casing)."""
+#: ASCII byte -> "A" for an upper-case letter, "a" for a lower-case one, a space for any other.
+_ASCII_CASES = bytes(65 if b < 128 and chr(b).isupper() else 97 if b < 128 and chr(b).isalpha() else 32
+                     for b in range(256))
+
+
+def _words(raw: str, text: str) -> tuple[int, int, int, list[str], str]:
+    """Of the words of ``text`` (``raw`` in NFKC) as ``_WORD`` finds them: how many there are,
+    their summed length, how many start with a capital, their case-folded forms; and
+    :func:`normalise_line` of ``raw``. On ASCII text (where NFKC changes nothing and
+    case-folding is lower-casing) from byte translations, without a string per word in its
+    original case."""
     if not text.isascii():
         words = _WORD.findall(text)
-        return words, [w.casefold() for w in words], normalise_line(raw)
-    letters = text.encode("ascii").translate(_ASCII_LETTERS)
+        return (len(words), sum(map(len, words)), sum([w[0].isupper() for w in words]),
+                [w.casefold() for w in words], normalise_line(raw))
+    data = text.encode("ascii")
+    letters = data.translate(_ASCII_LETTERS)
     folded = letters.lower().decode("ascii").split()
-    return letters.decode("ascii").split(), folded, " ".join(folded)
+    # a word starts after a non-letter (a space here) or at the start of the line
+    capitalised = (b" " + data.translate(_ASCII_CASES)).count(b" A")
+    return len(folded), len(letters) - letters.count(b" "), capitalised, folded, " ".join(folded)
 
 
 def _line_features(raw: str, language: str | None) -> _Line:
     """The features of one paragraph's text (see :class:`_Line`)."""
     text = unicodedata.normalize("NFKC", raw)
     n_chars = len(text)
-    words, folded, key = _words(raw, text)
-    n_words = len(words)
+    n_words, word_chars, capitalised, folded, key = _words(raw, text)
     letters, upper, digits, punct = _class_counts(text)
     # every URL contains "://", "www." or ".com"-like; every date 4 digits, every time 3 and ":"
     url_chars = (sum(len(m.group()) for m in _URL.finditer(text))
@@ -587,9 +597,9 @@ def _line_features(raw: str, language: str | None) -> _Line:
     row = (
         math.log1p(n_chars),
         math.log1p(n_words),
-        (sum(map(len, words)) / n_words) if n_words else 0.0,
+        (word_chars / n_words) if n_words else 0.0,
         _stop_density(folded, language),
-        (sum([w[0].isupper() for w in words]) / n_words) if n_words else 0.0,
+        (capitalised / n_words) if n_words else 0.0,
         upper / (letters or 1),
         digits / chars,
         punct / chars,

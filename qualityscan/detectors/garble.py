@@ -48,6 +48,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -140,18 +141,42 @@ _WORD, _DIGIT, _CAP, _LOWER, _CLEAR, _OPEN, _I, _LONG, _TITLE_END, _FINAL, _ARTI
 def _shape_flags(token: str) -> int:
     """Vocabulary-free bits of a token (a word, a number, capitalised, a name candidate...)."""
     first = token[0]
+    low = token.lower()
     name = token.removesuffix("'s")
-    bits = (
-        (_WORD, first.isalpha()), (_DIGIT, first.isdigit()), (_CAP, first.isupper()),
-        (_LOWER, token.islower()), (_CLEAR, first.isalpha() or first.isdigit()),
-        (_OPEN, token in "\":(-"), (_I, token == "I"), (_LONG, len(token) >= 3),
-        (_TITLE_END, token in ".!?\""), (_FINAL, token in ".!?\"')"),
-        (_ARTICLE, token.lower() in ARTICLES), (_PREP, token.lower() in PREPOSITIONS),
-        (_FUNC, token.lower() in FUNCTION_WORDS),
-        (_NAME, first.isalpha() and first.isupper() and not name.isupper()),
-        (_NAME_FUNC, name.lower() in FUNCTION_WORDS), (_NAME_SHORT, len(name) <= 3),
-    )
-    return sum(bit for bit, on in bits if on)
+    name_low = low if name is token else name.lower()
+    alpha, upper = first.isalpha(), first.isupper()
+    bits = _WORD if alpha else 0
+    if first.isdigit():
+        bits |= _DIGIT
+    if upper:
+        bits |= _CAP
+    if token.islower():
+        bits |= _LOWER
+    if alpha or first.isdigit():
+        bits |= _CLEAR
+    if token in "\":(-":
+        bits |= _OPEN
+    if token == "I":
+        bits |= _I
+    if len(token) >= 3:
+        bits |= _LONG
+    if token in ".!?\"":
+        bits |= _TITLE_END
+    if token in ".!?\"')":
+        bits |= _FINAL
+    if low in ARTICLES:
+        bits |= _ARTICLE
+    if low in PREPOSITIONS:
+        bits |= _PREP
+    if low in FUNCTION_WORDS:
+        bits |= _FUNC
+    if alpha and upper and not name.isupper():
+        bits |= _NAME
+    if name_low in FUNCTION_WORDS:
+        bits |= _NAME_FUNC
+    if len(name) <= 3:
+        bits |= _NAME_SHORT
+    return bits
 
 
 _SHAPES: dict[str, int] = {}  # _shape_flags of the token strings seen (cleared past _CACHE_SIZE)
@@ -180,6 +205,7 @@ class TokenTable(NamedTuple):
     kind: np.ndarray  # index of the token's string in ``types``
     types: list[str]  # distinct token strings
     n_paragraphs: int
+    shapes: np.ndarray  # :func:`_shape_flags` of each of ``types``
 
 
 def token_table(texts: Sequence[str]) -> TokenTable:
@@ -203,7 +229,8 @@ def token_table(texts: Sequence[str]) -> TokenTable:
     types = list(dict.fromkeys(text))
     kind = np.fromiter(map({t: i for i, t in enumerate(types)}.__getitem__, text), dtype=np.int64,
                        count=len(text))
-    flags = _shapes(types)[kind]
+    shapes = _shapes(types)
+    flags = shapes[kind]
     # a word is sentence-initial when the last word, number, quote, colon, bracket or dash
     # before it in its sentence is a quote/colon/bracket/dash, or when there is none
     index = np.arange(len(text))
@@ -214,7 +241,7 @@ def token_table(texts: Sequence[str]) -> TokenTable:
     opened = np.where(before >= sent_start, flags[np.maximum(before, 0)] & _CLEAR == 0, True)
     initial = (flags & _WORD > 0) & opened
     return TokenTable(text, start - offsets[para], end - offsets[para], para, sent, initial, kind, types,
-                      len(texts))
+                      len(texts), shapes)
 
 
 def tokenize(text: str) -> list[list[Token]]:
@@ -269,20 +296,22 @@ class KeyIndex:
         """Position of each query key in the key array (0 where absent) and whether it is there."""
         slot = self._slot(query)
         at = self.slots[slot].astype(np.int64)
-        found = at >= 0
-        if not self.bits:
-            return np.maximum(at, 0), found
-        found[found] = self.keys[at[found]] == query[found]
-        todo = np.flatnonzero(~found & (at >= 0))  # the slot holds another key: probe on
+        occupied = at >= 0
+        if not self.bits or not len(self.keys):
+            return np.maximum(at, 0), occupied
+        # every slot's key is read (an empty slot's as key 0): cheaper than selecting by a mask
+        np.maximum(at, 0, out=at)
+        found = occupied & (self.keys[at] == query)
+        todo = np.flatnonzero(occupied & ~found)  # the slot holds another key: probe on
         slot = slot[todo]
         while len(todo):
             slot = slot + 1
             cand = self.slots[slot].astype(np.int64)
-            hit = cand >= 0
-            hit[hit] = self.keys[cand[hit]] == query[todo[hit]]
+            filled = cand >= 0
+            hit = filled & (self.keys[np.maximum(cand, 0)] == query[todo])
             at[todo[hit]] = cand[hit]
             found[todo[hit]] = True
-            more = (cand >= 0) & ~hit
+            more = filled & ~hit
             todo, slot = todo[more], slot[more]
         at[~found] = 0
         return at, found
@@ -534,21 +563,28 @@ class Resources:
         return cls(NGramLM(state["word_lm"]), NGramLM(state["fw_lm"]), NGramLM(state["char_lm"]),
                    state["counts"], state["cap_ratio"], state.get("char_lr"))
 
-    def lexicon(self, types: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    def lexicon(self, types: Sequence[str], shapes: np.ndarray | None = None,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
         """For each token string: its flag bits (shape, and its lower case's standing in the
         human corpus), its word-model id and its function-word-model id (-1 where the model
-        sees the token by its shape) and its lower case. Cached (up to
+        sees the token by its shape) and its lower case. ``shapes``: the strings'
+        :func:`_shape_flags` when already known (:attr:`TokenTable.shapes`). Cached (up to
         :data:`_CACHE_SIZE` strings, then started afresh)."""
         cache = self._types
         if len(cache) > _CACHE_SIZE:
             cache.clear()
-        rows = [cache.get(t) or self._type_row(t) for t in types]
-        flags, word_id, fw_id = (np.fromiter((r[i] for r in rows), dtype=np.int64, count=len(rows)) for i in range(3))
-        return flags, word_id, fw_id, [r[3] for r in rows]
+        rows = list(map(cache.get, types))
+        if None in rows:
+            known = shapes.tolist() if shapes is not None else [None] * len(types)
+            rows = [self._type_row(t, _shape_flags(t) if f is None else f) if r is None else r
+                    for t, r, f in zip(types, rows, known)]
+        flags, word_id, fw_id = (np.fromiter(map(itemgetter(i), rows), dtype=np.int64, count=len(rows))
+                                 for i in range(3))
+        return flags, word_id, fw_id, list(map(itemgetter(3), rows))
 
-    def _type_row(self, token: str) -> tuple[int, int, int, str]:
+    def _type_row(self, token: str, flags: int) -> tuple[int, int, int, str]:
+        """The :meth:`lexicon` row of ``token``, whose :func:`_shape_flags` are ``flags``."""
         low = token.lower()
-        flags = _shape_flags(token)
         counts = self.counts
         for bit, on in ((_OOV, low not in counts), (_COMMON, _common_lower(self, low)),
                         (_PROPER, token.islower() and counts.get(low, 0) >= 10 and self.cap_ratio.get(low, 0.0) > 0.95),
@@ -658,7 +694,7 @@ def paragraph_rows(texts: Sequence[str], res: Resources) -> ParagraphRows:
     text only."""
     n = len(texts)
     tab = token_table(texts)
-    type_flags, type_word_id, type_fw_id, type_low = res.lexicon(tab.types)
+    type_flags, type_word_id, type_fw_id, type_low = res.lexicon(tab.types, tab.shapes)
     kind, para, sent, init = tab.kind, tab.para, tab.sent, tab.initial
     flags = type_flags[kind]
     cap, digit = flags & _CAP > 0, flags & _DIGIT > 0

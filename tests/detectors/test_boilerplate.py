@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from qualityscan.corpus import CorpusStats, normalise_line
@@ -150,10 +150,13 @@ def test_line_feature_shortcuts_change_nothing(parts: list[str]) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(_LINE_PIECES.map("".join), st.text(max_size=40)))
+@example("A1B_c D-E x'Y zZ 9Q")
+@example("Caf\u00e9 A1B_c D-E")
 def test_ascii_word_shortcut_changes_nothing(raw: str) -> None:
     text = unicodedata.normalize("NFKC", raw)
     words = _WORD.findall(text)
-    assert _words(raw, text) == (words, [w.casefold() for w in words], normalise_line(raw))
+    assert _words(raw, text) == (len(words), sum(map(len, words)), sum(w[0].isupper() for w in words),
+                                 [w.casefold() for w in words], normalise_line(raw))
 
 
 def test_html_matrix_reads_each_block_kind_once_with_the_same_rows() -> None:

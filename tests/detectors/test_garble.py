@@ -16,15 +16,19 @@ from qualityscan.detectors import create
 from qualityscan.detectors.garble import (
     _DOT_GLUE,
     _STRAY,
+    ARTICLES,
     BOS,
     EOS,
     FEATURES,
+    FUNCTION_WORDS,
+    PREPOSITIONS,
     UNK,
     GarbleDetector,
     KeyIndex,
     NGramLM,
     Resources,
     _segment_worst,
+    _shape_flags,
     batch_features,
     document_features,
     fold,
@@ -169,6 +173,38 @@ def test_feature_caches_do_not_change_results(res):
     assert fresh._types and fresh._chars
 
 
+def plain_shape_flags(token: str) -> int:
+    """The definition of garble's token shape bits, one condition per bit in bit order."""
+    first, name = token[0], token.removesuffix("'s")
+    conditions = (
+        first.isalpha(), first.isdigit(), first.isupper(), token.islower(), first.isalpha() or first.isdigit(),
+        token in "\":(-", token == "I", len(token) >= 3, token in ".!?\"", token in ".!?\"')",
+        token.lower() in ARTICLES, token.lower() in PREPOSITIONS, token.lower() in FUNCTION_WORDS,
+        first.isalpha() and first.isupper() and not name.isupper(), name.lower() in FUNCTION_WORDS,
+        len(name) <= 3,
+    )
+    return sum(1 << bit for bit, on in enumerate(conditions) if on)
+
+
+SHAPE_TOKENS = ["I", "i", "a", "A", "The", "THE", "of", "Of", "OF", "'s", "John's", "JOHN'S", "It's", "IT'S",
+                "Us's", "he's", "\"", ":", "(", "-", ".", "!", ")", "'", "3", "3.5", "\u00c9tat", "\u00e9t\u00e9",
+                "\u4e2d\u6587", "\u216b", "x", "xyz", "McDonald", "NATO", "Who's", "an", "AN", "In", "by", "\u00df"]
+
+
+def test_shape_flags_match_the_plain_definition(res):
+    tokens = SHAPE_TOKENS + token_table([fold(p) for name in ("000", "001", "002") for p in
+                                         seed_paragraphs(name)]).types
+    assert [_shape_flags(t) for t in tokens] == [plain_shape_flags(t) for t in tokens]
+    # lexicon rows are the same whether the shape bits come from the token table or not
+    table = token_table(TRICKY + SHAPE_TOKENS)
+    given_shapes = Resources(res.word_lm, res.fw_lm, res.char_lm, res.counts, res.cap_ratio).lexicon(
+        table.types, table.shapes)
+    computed = Resources(res.word_lm, res.fw_lm, res.char_lm, res.counts, res.cap_ratio).lexicon(table.types)
+    assert table.shapes.tolist() == [plain_shape_flags(t) for t in table.types]
+    for a, b in zip(given_shapes, computed):
+        assert (a == b).all() if isinstance(a, np.ndarray) else a == b
+
+
 def test_hashed_char_ngrams_match_a_direct_count():
     texts = ["", "a", "Ab", "the the the", "caf\u00e9 \u4e2d\u6587 ab ab", "x" * 40]
     x = hashed_char_ngrams(texts)
@@ -234,6 +270,7 @@ def test_key_index_finds_exactly_the_keys(space, n):
     query = rng.integers(0, min(space, 10 ** 12), 5000)
     at, found = index.find(query)
     assert (found == np.isin(query, keys)).all() and (keys[at[found]] == query[found]).all()
+    assert (at[~found] == 0).all()
 
 
 def test_shipped_models_match_a_direct_computation(res):
