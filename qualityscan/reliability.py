@@ -48,10 +48,14 @@ def make_pipeline(kind: str, random_state: int = 0) -> Any:
 
     def hgb() -> HistGradientBoostingClassifier:
         # 31 leaves: grouped 5-fold CV on the shipped model's training side, out-of-fold AUC
-        # 0.952 (15 leaves: 0.950, 63: 0.950; more or fewer iterations: within 0.001)
+        # 0.952 (15 leaves: 0.950, 63: 0.950; more or fewer iterations: within 0.001).
+        # max_features=0.5 (half the features drawn at each split): lower out-of-fold log loss
+        # on all four fold assignments tried (GroupKFold and three shuffled
+        # StratifiedGroupKFold seeds: 0.244/0.244/0.240/0.245 against 0.249/0.255/0.250/0.253),
+        # AUC +0.001 to +0.002; a soft-voting bag of five such boosters did no better.
         return HistGradientBoostingClassifier(
             learning_rate=0.05, max_iter=250, max_leaf_nodes=31, min_samples_leaf=20,
-            l2_regularization=1.0, random_state=random_state)
+            l2_regularization=1.0, max_features=0.5, random_state=random_state)
 
     if kind == "logreg":
         return Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression(C=0.5, max_iter=5000))])

@@ -68,11 +68,18 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 #: An MLQE-PE post-editor's rejection note ("Rejected - the string is in another language")
 #: stands where a translation should be: such sentences are left out of both versions.
 _REJECTED = re.compile(r"\s*Rejected\s+-")
-#: A chat model's preamble ("Sure, here's an 8-sentence news article ...", "Here is the
-#: requested news article:"): a few DetectRL "human" originals have a generated article glued
-#: on, so they are not human text and are left out.
-_CHAT_PREAMBLE = re.compile(r"\b(?:Sure|Certainly)[,!]? here(?:'s| is)\b|\bHere(?:'s| is) (?:an?|the|your) "
-                            r"[\w -]{0,40}?\b(?:article|summary|version|text)\b", re.IGNORECASE)
+#: Chat-model residue in a DetectRL "human" original: a preamble ("Sure, here's an 8-sentence
+#: news article ...", "Here is the requested news article:"), a chat role marker
+#: ("[assistant]:") or a model's refusal or self-reference ("I'm not able to help with that,
+#: as I'm only a language model"). A few originals were recovered from DetectRL's mixing
+#: attacks, with generated sentences spliced in; they are not human text and are left out.
+_CHAT_RESIDUE = re.compile(r"\b(?:Sure|Certainly)[,!]? here(?:'s| is)\b|\bHere(?:'s| is) (?:an?|the|your) "
+                           r"[\w -]{0,40}?\b(?:article|summary|version|text)\b"
+                           r"|\[(?:assistant|user|system)\]\s*:|\blanguage model\b"
+                           r"|\bI'm (?:not able|unable) to help\b", re.IGNORECASE)
+#: Sources whose ground truth was retyped with hard line breaks inside paragraphs (CleanEval
+#: format, boilerplate README); blank lines separate their paragraphs.
+HARD_WRAPPED_SOURCES = frozenset({"cleaneval", "cleanportaleval"})
 
 
 @dataclass
@@ -248,7 +255,7 @@ def _paraphrase(root: Path, keys: dict[str, str], bases: dict) -> None:
     """``paraphrase/``: DetectRL rewrites of BBC articles become restatements of their original."""
     for r in _jsonl(_need(root / "paraphrase" / "paraphrase_pairs.jsonl.gz")):
         if r["source"] != "detectrl-rewrite" or r["label"] != 1 or not r["domain"].startswith("news") \
-                or _CHAT_PREAMBLE.search(r["text_a"]):
+                or _CHAT_RESIDUE.search(r["text_a"]):
             continue
         group = keys.get(_key(r["text_a"]))
         group = f"mx:{group}" if group else "para:" + hashlib.blake2b(r["text_a"].encode(), digest_size=8).hexdigest()
@@ -279,7 +286,7 @@ def _back_translation(root: Path, keys: dict[str, str], docs: list[LabelledDoc])
     paragraphs on both sides. The pair shares its article's group."""
     for r in _jsonl(_need(root / "paraphrase" / "paraphrase_pairs.jsonl.gz")):
         if r["subset"] != "back_translation" or r["label"] != 1 or r["domain"].startswith("arxiv") \
-                or not reserved_back_translation(r["text_a"]) or _CHAT_PREAMBLE.search(r["text_a"]):
+                or not reserved_back_translation(r["text_a"]) or _CHAT_RESIDUE.search(r["text_a"]):
             continue
         digest = hashlib.blake2b(r["text_a"].encode(), digest_size=8).hexdigest()
         group = keys.get(_key(r["text_a"]))
@@ -299,6 +306,15 @@ def content_share(blocks: list[tuple[str, int]]) -> float:
     words = [(len(_WORD.findall(t)), label) for t, label in blocks]
     total = sum(n for n, _ in words) or 1
     return sum(n for n, label in words if label == 1) / total
+
+
+def unwrap(text: str) -> str:
+    """One line per paragraph of hard-wrapped text (paragraphs are separated by blank lines).
+
+    Left wrapped, CleanEval main texts would differ from their own whole pages (one block per
+    line) and from every other source's main text by line length alone: a shortcut the model
+    took, ranking clean pages of other sites (one paragraph per line) as chrome."""
+    return "\n".join(" ".join(block.split()) for block in re.split(r"\n\s*\n", text) if block.strip())
 
 
 def _boilerplate(root: Path, rng: random.Random, limits: dict, docs: list[LabelledDoc], bases: dict,
@@ -325,7 +341,7 @@ def _boilerplate(root: Path, rng: random.Random, limits: dict, docs: list[Labell
         content = content_share(blocks[page_id])
         split = "test" if eval_only else None
         family = "boilerplate_dragnet" if eval_only else "boilerplate"
-        main = truth[page_id].strip()
+        main = unwrap(truth[page_id]) if page["source"] in HARD_WRAPPED_SOURCES else truth[page_id].strip()
         docs.append(LabelledDoc(f"bp:{page_id}:main", main, family, f"boilerplate/{page['source']}/main",
                                 1, 1.0, group, meta={"forced_split": split}))
         docs.append(LabelledDoc(f"bp:{page_id}:page", "\n".join(t for t, _ in blocks[page_id]), family,

@@ -52,3 +52,41 @@ def test_back_translation_family_is_the_reserved_pairs(data_root: Path, pairs: l
     for d in docs:
         by_group.setdefault(d.group, []).append(d.label)
     assert all(labels.count(0) == labels.count(1) for labels in by_group.values())  # pairs never split
+
+
+def test_chat_residue_rule_leaves_out_spliced_originals(data_root: Path, pairs: list[dict]):
+    docs: list[compose.LabelledDoc] = []
+    compose._back_translation(data_root, {}, docs)
+    spliced = [r for r in pairs if compose.reserved_back_translation(r["text_a"])
+               and compose._CHAT_RESIDUE.search(r["text_a"])]
+    assert spliced, "the data holds reserved originals with chat residue; the rule must find some"
+    kept = {d.text for d in docs if d.label == 1}
+    assert not any("\n".join(compose.paragraphs_from_flat(r["text_a"])) in kept for r in spliced)
+    assert len(kept) == sum(compose.reserved_back_translation(r["text_a"]) for r in pairs) - len(spliced)
+
+
+@pytest.mark.parametrize("text, found", [
+    ("The stores are noI'm not able to help with that, as I'm only a language model.", True),
+    ("he added. [assistant]: The process of resurrecting", True),
+    ("Sure, here's an 8-sentence news article based on the summary:", True),
+    ("The minister said the talks would resume on Monday.", False),
+    ("An AI start-up in Leeds raised 3m, the company said.", False),
+])
+def test_chat_residue_pattern(text: str, found: bool):
+    assert bool(compose._CHAT_RESIDUE.search(text)) is found
+
+
+def test_unwrap_joins_hard_wrapped_lines_within_paragraphs():
+    text = "Title line\n\nAbout one in seven adults suffer from\nhigh blood pressure, or\nhypertension.\n\n\n  Buy from a pharmacy.  \n"
+    assert compose.unwrap(text) == ("Title line\nAbout one in seven adults suffer from high blood pressure, or "
+                                    "hypertension.\nBuy from a pharmacy.")
+
+
+def test_hard_wrapped_main_texts_are_unwrapped(data_root: Path):
+    docs: list[compose.LabelledDoc] = []
+    limits = {"boilerplate_pages": 40, "dragnet_pages": 0}
+    compose._boilerplate(data_root, __import__("random").Random(0), limits, docs, {}, {})
+    mains = [d for d in docs if d.id.endswith(":main") and d.origin.split("/")[1] in compose.HARD_WRAPPED_SOURCES]
+    assert mains and not any("\n\n" in d.text for d in mains)
+    per_line = sorted(len(d.text.split()) / len(d.text.split("\n")) for d in mains)
+    assert per_line[len(per_line) // 2] > 20  # median words per line; the gold's wrapped lines hold ~9
