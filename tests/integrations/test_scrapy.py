@@ -185,7 +185,7 @@ def pipeline() -> QualityScanPipeline:
 
 
 def test_html_field_preferred_and_text_fallback(pipeline: QualityScanPipeline, seeds_dir: Path) -> None:
-    seed = sorted(seeds_dir.glob("*.txt"))[0]
+    seed = min(seeds_dir.glob("*.txt"))
     item = pipeline.process_item({"url": "http://x/1", "html": _seed_page(seed), "text": "ignored"})
     record = item["qualityscan"]
     assert record["id"] == "http://x/1" and len(record["paragraphs"]) > 1

@@ -1,10 +1,11 @@
-"""The reliability set's back-translation family (scripts/compose.py) and its separation
-from the garble detector's training data (scripts/train_garble.py)."""
+"""The reliability set (scripts/compose.py): the back-translation family and its separation
+from the garble detector's training data (scripts/train_garble.py), and the cleaning rules."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import random
 import sys
 from pathlib import Path
 
@@ -85,7 +86,7 @@ def test_unwrap_joins_hard_wrapped_lines_within_paragraphs():
 def test_hard_wrapped_main_texts_are_unwrapped(data_root: Path):
     docs: list[compose.LabelledDoc] = []
     limits = {"boilerplate_pages": 40, "dragnet_pages": 0}
-    compose._boilerplate(data_root, __import__("random").Random(0), limits, docs, {}, {})
+    compose._boilerplate(data_root, random.Random(0), limits, docs, {}, {})
     mains = [d for d in docs if d.id.endswith(":main") and d.origin.split("/")[1] in compose.HARD_WRAPPED_SOURCES]
     assert mains and not any("\n\n" in d.text for d in mains)
     per_line = sorted(len(d.text.split()) / len(d.text.split("\n")) for d in mains)
