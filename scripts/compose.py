@@ -251,14 +251,25 @@ def _machine_text(root: Path, rng: random.Random, limits: dict, docs: list[Label
     return keys
 
 
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _original_group(original: str, keys: dict[str, str]) -> str:
+    """The group of a DetectRL original: its BBC article's (``keys``: opening words -> the
+    ``machine_text`` group) when it is one, else its own; every family built on the same
+    article shares it, so the article stays on one side of the split."""
+    group = keys.get(_key(original))
+    return f"mx:{group}" if group else f"para:{_digest(original)}"
+
+
 def _paraphrase(root: Path, keys: dict[str, str], bases: dict) -> None:
     """``paraphrase/``: DetectRL rewrites of BBC articles become restatements of their original."""
     for r in _jsonl(_need(root / "paraphrase" / "paraphrase_pairs.jsonl.gz")):
         if r["source"] != "detectrl-rewrite" or r["label"] != 1 or not r["domain"].startswith("news") \
                 or _CHAT_RESIDUE.search(r["text_a"]):
             continue
-        group = keys.get(_key(r["text_a"]))
-        group = f"mx:{group}" if group else "para:" + hashlib.blake2b(r["text_a"].encode(), digest_size=8).hexdigest()
+        group = _original_group(r["text_a"], keys)
         entry = bases.setdefault(group, [])
         rewrite = (f"rewrite:{r['subset']}", paragraphs_from_flat(r["text_b"]))
         if entry:
@@ -288,9 +299,8 @@ def _back_translation(root: Path, keys: dict[str, str], docs: list[LabelledDoc])
         if r["subset"] != "back_translation" or r["label"] != 1 or r["domain"].startswith("arxiv") \
                 or not reserved_back_translation(r["text_a"]) or _CHAT_RESIDUE.search(r["text_a"]):
             continue
-        digest = hashlib.blake2b(r["text_a"].encode(), digest_size=8).hexdigest()
-        group = keys.get(_key(r["text_a"]))
-        group = f"mx:{group}" if group else f"para:{digest}"
+        group = _original_group(r["text_a"], keys)
+        digest = _digest(r["text_a"])
         origin = "paraphrase/" + r["domain"].split()[0]
         for text, label, kind in ((r["text_a"], 1, "original"), (r["text_b"], 0, "round_trip")):
             docs.append(LabelledDoc(f"bt:{digest}:{kind}", "\n".join(paragraphs_from_flat(text)),
