@@ -575,9 +575,8 @@ class Resources:
             cache.clear()
         rows = list(map(cache.get, types))
         if None in rows:
-            known = shapes.tolist() if shapes is not None else [None] * len(types)
-            rows = [self._type_row(t, _shape_flags(t) if f is None else f) if r is None else r
-                    for t, r, f in zip(types, rows, known)]
+            known = (_shapes(types) if shapes is None else shapes).tolist()
+            rows = [self._type_row(t, f) if r is None else r for t, r, f in zip(types, rows, known)]
         flags, word_id, fw_id = (np.fromiter(map(itemgetter(i), rows), dtype=np.int64, count=len(rows))
                                  for i in range(3))
         return flags, word_id, fw_id, list(map(itemgetter(3), rows))
