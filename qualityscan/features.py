@@ -36,7 +36,7 @@ import itertools
 import math
 import os
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -342,7 +342,9 @@ def _restated(texts: list[str], terms: list[set[str]]) -> tuple[float, float]:
     df = Counter(itertools.chain.from_iterable(terms))
     indexed = len(terms) > _DIRECT_WINDOWS + 1  # short documents compare every window
     windows: list[set[str]] = []  # windows[j] = terms[j] | terms[j + 1]
-    postings: dict[str, list[int]] = {}  # term -> windows holding it (repeats are harmless)
+    # term -> windows holding it (repeats are harmless); a term of one paragraph links none
+    postings: defaultdict[str, list[int]] = defaultdict(list)
+    repeated = {t for t, c in df.items() if c > 1} if indexed else set()
     total = sum(len(t) for t in texts) or 1
     restated_chars = 0
     best_overall = 0.0
@@ -370,6 +372,7 @@ def _restated(texts: list[str], terms: list[set[str]]) -> tuple[float, float]:
         if i:
             windows.append(terms[i - 1] | mine)
         if indexed:
-            for t in mine:
-                postings.setdefault(t, []).extend((i - 1, i) if i else (i,))
+            holding = (i - 1, i) if i else (i,)
+            for t in mine & repeated:
+                postings[t].extend(holding)
     return restated_chars / total, best_overall

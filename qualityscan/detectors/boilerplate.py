@@ -282,11 +282,16 @@ _URL_HINT = re.compile(r"://|www\.|\.(?:com|org|net|co\.uk|io|de|fr|gov|edu)", r
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
 _MONTHS = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|jun(?:e)?|jul(?:y)?|aug(?:ust)?|"
            r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
-_DATE = re.compile(rf"\b(?:\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}|\d{{4}}-\d\d-\d\d|(?:{_MONTHS})\.? \d{{1,2}},? \d{{4}}|"
-                   rf"\d{{1,2}} (?:{_MONTHS})\.? \d{{4}})\b", re.IGNORECASE)
+_DATE_FORMS = (rf"\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}|\d{{4}}-\d\d-\d\d|(?:{_MONTHS})\.? \d{{1,2}},? \d{{4}}|"
+               rf"\d{{1,2}} (?:{_MONTHS})\.? \d{{4}}")
+#: A date: one of ``_DATE_FORMS`` as a whole word. The lookahead (a digit or a month's first
+#: letter) only spares the regex engine trying every form at every other word.
+_DATE = re.compile(rf"\b(?=[\dadfjmnos])(?:{_DATE_FORMS})\b", re.IGNORECASE)
 _TIME = re.compile(r"\b\d{1,2}:\d\d(?:\s?[ap]\.?m\.?)?\b", re.IGNORECASE)
 _SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+){2,}$")
-_SEPARATORS = re.compile(r"[|»«•·›‹/>]|\s-\s")
+#: Separators of navigation trails and title lines: these characters, and a spaced hyphen.
+_SEPARATOR_CHARS = "|»«•·›‹/>"
+_SPACED_DASH = re.compile(r"\s-\s")
 _SENTENCE_END = re.compile(r"[.!?…。]['\"”’)\]]?$")
 _CREDIT_SLASHES = re.compile(r"^[A-Z][\w.' -]+(?:/[A-Z][\w.' -]+){1,}$")
 _SENTENCE_STOP = re.compile(r"[.!?](?:\s|$)")
@@ -513,20 +518,24 @@ def _char_classes(c: str) -> tuple[bool, bool, bool, bool]:
     return c.isalpha(), c.isupper(), c.isdigit(), unicodedata.category(c).startswith("P")
 
 
-#: Per class of :func:`_char_classes`, the ASCII characters outside it (deleted to count it).
-_ASCII_OUTSIDE: tuple[bytes, ...] = tuple(
-    bytes(b for b in range(128) if not _char_classes(chr(b))[k]) for k in range(4))
+#: ASCII byte -> its class in :func:`_char_classes`: "A" upper-case letter, "a" other letter,
+#: "0" digit, "." punctuation, " " anything else.
+_ASCII_CLASSES = bytes(
+    ord("A" if upper else "a" if alpha else "0" if digit else "." if punct else " ")
+    for alpha, upper, digit, punct in (_char_classes(chr(b)) if b < 128 else (False,) * 4 for b in range(256)))
+#: ASCII byte -> its lower case for a letter, a space for any other byte: on ASCII text, the
+#: words ``_WORD`` finds are the runs of letters.
+_ASCII_FOLD = bytes(ord(chr(b).lower()) if b < 128 and chr(b).isalpha() else 32 for b in range(256))
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
-def _class_counts(text: str) -> tuple[int, ...]:
-    """How many characters of ``text`` are letters, upper-case, digits, punctuation."""
-    if text.isascii():
-        raw = text.encode("ascii")
-        letters, upper, digits, punct = _ASCII_OUTSIDE
-        return (len(raw.translate(None, letters)), len(raw.translate(None, upper)),
-                len(raw.translate(None, digits)), len(raw.translate(None, punct)))
-    letters = upper = digits = punct = 0
-    for c, k in Counter(text).items():  # classify each distinct character once
+def _class_counts(text: str) -> tuple[int, int, int, int]:
+    """How many characters of ``text`` are letters, upper-case, digits, punctuation: the
+    ASCII ones from a byte translation, the others classified once per distinct character."""
+    classes = text.encode("ascii", "ignore").translate(_ASCII_CLASSES)
+    upper = classes.count(b"A")
+    letters, digits, punct = upper + classes.count(b"a"), classes.count(b"0"), classes.count(b".")
+    for c, k in Counter(_NON_ASCII.findall(text)).items():
         is_alpha, is_upper, is_digit, is_punct = _char_classes(c)
         letters += k * is_alpha
         upper += k * is_upper
@@ -555,40 +564,47 @@ _CATEGORY_COLUMNS: dict[str | None, tuple[float, ...]] = {
 _HEADER_MAX_CHARS = 12
 
 
-#: ASCII byte -> itself for a letter, a space for any other byte: on ASCII text, the words
-#: ``_WORD`` finds are the runs of letters.
-_ASCII_LETTERS = bytes(b if b < 128 and chr(b).isalpha() else 32 for b in range(256))
-
-
-#: ASCII byte -> "A" for an upper-case letter, "a" for a lower-case one, a space for any other.
-_ASCII_CASES = bytes(65 if b < 128 and chr(b).isupper() else 97 if b < 128 and chr(b).isalpha() else 32
-                     for b in range(256))
-
-
 def _words(raw: str, text: str) -> tuple[int, int, int, list[str], str]:
     """Of the words of ``text`` (``raw`` in NFKC) as ``_WORD`` finds them: how many there are,
     their summed length, how many start with a capital, their case-folded forms; and
-    :func:`normalise_line` of ``raw``. On ASCII text (where NFKC changes nothing and
-    case-folding is lower-casing) from byte translations, without a string per word in its
-    original case."""
-    if not text.isascii():
-        words = _WORD.findall(text)
-        return (len(words), sum(map(len, words)), sum([w[0].isupper() for w in words]),
-                [w.casefold() for w in words], normalise_line(raw))
+    :func:`normalise_line` of ``raw``."""
+    words = _WORD.findall(text)
+    return (len(words), sum(map(len, words)), sum([w[0].isupper() for w in words]),
+            [w.casefold() for w in words], normalise_line(raw))
+
+
+def _ascii_counts(text: str) -> tuple[tuple[int, int, int, list[str], str], tuple[int, int, int, int]]:
+    """``(_words(raw, text), _class_counts(text))`` for an ASCII ``text`` (the NFKC form of
+    ``raw``; case-folding is lower-casing there) from two byte translations, without a
+    string per word in its original case."""
     data = text.encode("ascii")
-    letters = data.translate(_ASCII_LETTERS)
-    folded = letters.lower().decode("ascii").split()
-    # a word starts after a non-letter (a space here) or at the start of the line
-    capitalised = (b" " + data.translate(_ASCII_CASES)).count(b" A")
-    return len(folded), len(letters) - letters.count(b" "), capitalised, folded, " ".join(folded)
+    classes = data.translate(_ASCII_CLASSES)
+    folded = data.translate(_ASCII_FOLD).decode("ascii").split()
+    upper = classes.count(b"A")
+    letters = upper + classes.count(b"a")
+    # a word starts after a non-letter or at the start of the line
+    marked = b" " + classes
+    capitalised = (marked.count(b" A") + marked.count(b"0A") + marked.count(b".A")) if upper else 0
+    return ((len(folded), letters, capitalised, folded, " ".join(folded)),
+            (letters, upper, classes.count(b"0"), classes.count(b".")))
+
+
+def _separators(text: str) -> int:
+    """``text``'s separators, one by one: the characters (never part of a spaced hyphen),
+    then the spaced hyphens."""
+    count = sum(map(text.count, "|/>" if text.isascii() else _SEPARATOR_CHARS))
+    return count + len(_SPACED_DASH.findall(text)) if "-" in text else count
 
 
 def _line_features(raw: str, language: str | None) -> _Line:
     """The features of one paragraph's text (see :class:`_Line`)."""
     text = unicodedata.normalize("NFKC", raw)
     n_chars = len(text)
-    n_words, word_chars, capitalised, folded, key = _words(raw, text)
-    letters, upper, digits, punct = _class_counts(text)
+    if text.isascii():
+        (n_words, word_chars, capitalised, folded, key), (letters, upper, digits, punct) = _ascii_counts(text)
+    else:
+        n_words, word_chars, capitalised, folded, key = _words(raw, text)
+        letters, upper, digits, punct = _class_counts(text)
     # every URL contains "://", "www." or ".com"-like; every date 4 digits, every time 3 and ":"
     url_chars = (sum(len(m.group()) for m in _URL.finditer(text))
                  if ("." in text or "/" in text) and _URL_HINT.search(text) else 0)
@@ -606,7 +622,7 @@ def _line_features(raw: str, language: str | None) -> _Line:
         1.0 if _SENTENCE_END.search(text[-3:]) else 0.0,  # a match ends the line: 2 characters and a "\n"
         float(len(_SENTENCE_STOP.findall(text))),
         text.count(",") / max(n_words, 1),
-        float(len(_SEPARATORS.findall(text))),
+        float(_separators(text)),
         url_chars / chars,
         1.0 if "@" in text and _EMAIL.search(text) else 0.0,
         1.0 if digits >= 4 and _DATE.search(text) else 0.0,
@@ -680,53 +696,59 @@ def feature_matrix(
     (0 without ``context``). ``document_counted`` says whether ``context`` already counted
     this document (the Scanner's first pass does).
     """
-    matrix, lines, others = _document_features(document, context, document_counted)
+    matrix, lines, others = _document_features([document], context, document_counted)
     return matrix, [line.phrase for line in lines], others
 
 
-def _document_features(document: Document, context: CorpusStats | None,
+def _document_features(documents: Sequence[Document], context: CorpusStats | None,
                        document_counted: bool) -> tuple[np.ndarray, list[_Line], list[int]]:
-    """:func:`feature_matrix` with each paragraph's :class:`_Line` instead of its phrase."""
-    paragraphs = document.paragraphs
+    """:func:`feature_matrix` of several documents, their rows stacked in order, with each
+    paragraph's :class:`_Line` instead of its phrase. A row depends on its own document only:
+    per-document sums run over that document's rows alone, in the same order as for one."""
+    paragraphs = [p for d in documents for p in d.paragraphs]
     n = len(paragraphs)
     if n == 0:
         return np.zeros((0, len(FEATURE_NAMES))), [], []
+    sizes = np.array([len(d.paragraphs) for d in documents if d.paragraphs])
+    starts = np.cumsum(sizes) - sizes
+    doc = np.repeat(np.arange(sizes.size), sizes)  # each row's document (among the non-empty ones)
+    size, first = sizes[doc], starts[doc]
+    rows = np.arange(n)
+    idx = rows - first  # index inside the document
     texts = [p.text for p in paragraphs]
-    lines = [_line(text, document.language) for text in texts]
+    lines = [_line(p.text, d.language) for d in documents for p in d.paragraphs]
     keys = [line.key for line in lines]
     others = context.others_many(texts, document_counted, keys) if context is not None else [0] * n
     matrix = np.empty((n, len(FEATURE_NAMES)))
     self_m = matrix[:, _SELF_SLICE]
     self_m[:] = np.frombuffer(b"".join([line.row for line in lines])).reshape(n, len(_SELF_FEATURES))
-    html_m = matrix[:, _HTML_SLICE]
-    html_m[:] = _html_matrix(paragraphs)
+    matrix[:, _HTML_SLICE] = _html_matrix(paragraphs)
     n_words = np.array([line.words for line in lines])
     long = n_words >= LONG_WORDS
-    long_idx = np.flatnonzero(long)
     chars = np.array([len(t) for t in texts], dtype=float)
-    idx = np.arange(n)
-    key_counts = Counter(keys)
+    doc_chars = np.cumsum(chars)  # whole numbers: exact, whatever rows it spans
+    doc_chars -= (doc_chars - chars)[starts][doc]
 
     doc_m = matrix[:, _DOC_SLICE]
-    doc_m[:, 0] = idx / max(n - 1, 1)
-    doc_m[:, 1] = (np.cumsum(chars) - chars / 2) / max(chars.sum(), 1.0)
+    doc_m[:, 0] = idx / np.maximum(size - 1, 1)
+    doc_m[:, 1] = (doc_chars - chars / 2) / np.maximum(doc_chars[starts + sizes - 1], 1.0)[doc]
     doc_m[:, 2] = np.log1p(idx)
-    doc_m[:, 3] = np.log1p(n - 1 - idx)
-    if long_idx.size:
-        pos = np.searchsorted(long_idx, idx)
-        left = long_idx[np.maximum(pos - 1, 0)]  # pos lies in 0..long_idx.size
-        right = long_idx[np.minimum(pos, long_idx.size - 1)]
-        doc_m[:, 4] = idx < long_idx[0]
-        doc_m[:, 5] = idx > long_idx[-1]
-        doc_m[:, 6] = np.log1p(np.minimum(np.minimum(np.abs(idx - left), np.abs(right - idx)).astype(float), 50.0))
-    else:
-        doc_m[:, 4:6] = 1.0
-        doc_m[:, 6] = np.log1p(np.minimum(np.full(n, float(n)), 50.0))
-    run_id = np.cumsum(long)  # paragraphs between the same two long ones share an id
+    doc_m[:, 3] = np.log1p(size - 1 - idx)
+    # the nearest long paragraph at or before / at or after each row, inside its document
+    before = np.maximum.accumulate(np.where(long, rows, -1))
+    after = np.minimum.accumulate(np.where(long, rows, n)[::-1])[::-1]
+    has_before, has_after = before >= first, after < first + size
+    doc_m[:, 4] = ~has_before
+    doc_m[:, 5] = ~has_after
+    dist = np.minimum(np.where(has_before, rows - before, n), np.where(has_after, after - rows, n))
+    dist = np.where(has_before | has_after, dist, size)  # no long paragraph: the document's length
+    doc_m[:, 6] = np.log1p(np.minimum(dist.astype(float), 50.0))
+    run_id = np.cumsum(long | (idx == 0))  # paragraphs between the same two long ones share an id
     doc_m[:, 8] = np.log1p(np.bincount(run_id[~long], minlength=run_id.max() + 1)[run_id] * (~long))
-    doc_m[:, 9] = math.log1p(n)
-    doc_m[:, 10] = long.mean()
-    doc_m[:, 11] = [key_counts[k] - 1 if k else 0 for k in keys]
+    doc_m[:, 9] = np.array([math.log1p(k) for k in sizes.tolist()])[doc]
+    doc_m[:, 10] = (np.add.reduceat(long.astype(float), starts) / sizes)[doc]
+    key_counts = Counter(zip(doc.tolist(), keys))
+    doc_m[:, 11] = [key_counts[d, k] - 1 if k else 0 for d, k in zip(doc.tolist(), keys)]
     if context is not None:
         denominator = max(context.documents - int(document_counted), 1)
         doc_m[:, 12] = 1.0
@@ -741,31 +763,42 @@ def _document_features(document: Document, context: CorpusStats | None,
     base = np.empty((n, 1 + len(_NEIGHBOUR_BASE)))
     base[:, 0] = long
     base[:, 1:] = matrix[:, _NEIGHBOUR_BASE_COLUMNS]
-    window = _window_mean(base)
+    window = _window_mean(base, starts, sizes)
     doc_m[:, 7] = window[:, 0]
     prev_m, next_m, window_m = np.split(matrix[:, _NEIGHBOUR_SLICE], 3, axis=1)
-    prev_m[0], prev_m[1:] = math.nan, base[:-1, 1:]
-    next_m[-1], next_m[:-1] = math.nan, base[1:, 1:]
+    prev_m[1:], next_m[:-1] = base[:-1, 1:], base[1:, 1:]
+    prev_m[starts], next_m[starts + sizes - 1] = math.nan, math.nan
     window_m[:] = window[:, 1:]
     header = np.array([line.comment_header for line in lines])
-    matrix[:, _REGION_SLICE] = _region_features(paragraphs, n_words, long, self_m, header)
+    region = matrix[:, _REGION_SLICE]
+    region[:] = _region_features(paragraphs, n_words, self_m, header, starts, doc)
+    for start, k in zip(starts.tolist(), sizes.tolist()):
+        if all(p.block is not None for p in paragraphs[start:start + k]):
+            part = slice(start, start + k)
+            region[part, :-2] = _container_features(paragraphs[part], n_words[part], long[part])
     return matrix, lines, others
 
 
-def _region_features(paragraphs: list[Paragraph], n_words: np.ndarray, long: np.ndarray,
-                     self_m: np.ndarray, comment_header: np.ndarray) -> np.ndarray:
-    """The ``_REGION_FEATURES`` columns (container ones NaN without HTML)."""
-    n = len(paragraphs)
+def _region_features(paragraphs: list[Paragraph], n_words: np.ndarray, self_m: np.ndarray,
+                     comment_header: np.ndarray, starts: np.ndarray, doc: np.ndarray) -> np.ndarray:
+    """The ``_REGION_FEATURES`` columns of stacked documents (``starts``: their first rows,
+    ``doc``: each row's document), the container ones NaN (see :func:`_container_features`)."""
     has_date = self_m[:, _SELF_FEATURES.index("has_date")] > 0
     has_time = self_m[:, _SELF_FEATURES.index("has_time")] > 0
     short = n_words <= 12
     header = ((has_date & has_time & short) | comment_header).astype(float)
-    headers_before = np.log1p(np.cumsum(header) - header)
-    out = np.full((n, len(_REGION_FEATURES)), np.nan)
-    out[:, -2], out[:, -1] = header, headers_before
+    seen = np.cumsum(header)  # whole numbers: exact, whatever rows it spans
+    out = np.full((len(paragraphs), len(_REGION_FEATURES)), np.nan)
+    out[:, -2] = header
+    out[:, -1] = np.log1p(seen - header - (seen - header)[starts][doc])
+    return out
+
+
+def _container_features(paragraphs: list[Paragraph], n_words: np.ndarray, long: np.ndarray) -> np.ndarray:
+    """The ``_REGION_FEATURES`` columns from HTML containers (all but the last two) of a
+    document whose paragraphs all have a block."""
+    n = len(paragraphs)
     blocks = [p.block for p in paragraphs]
-    if any(b is None for b in blocks):
-        return out
     ids: dict[tuple[str, str], int] = {}
     key = np.array([ids.setdefault((b.path, b.attrs), len(ids)) for b in blocks])
     words = np.bincount(key, weights=n_words, minlength=len(ids))
@@ -786,24 +819,29 @@ def _region_features(paragraphs: list[Paragraph], n_words: np.ndarray, long: np.
     right = main_idx[np.minimum(pos, main_idx.size - 1)]
     dist = np.minimum(np.abs(idx - left), np.abs(right - idx))
     comment = container_comment[key] & ~container_comment[main]
-    out[:, :-2] = np.column_stack([
+    return np.column_stack([
         words[key] / total, in_main, idx < main_idx[0], idx > main_idx[-1], np.log1p(np.minimum(dist, 50)),
         comment, np.full(n, float(n_words[comment].sum()) / total),
     ])
-    return out
 
 
-def _window_mean(values: np.ndarray) -> np.ndarray:
-    """Mean of each column over rows ``i - WINDOW .. i + WINDOW``, ignoring NaN (NaN when
-    the whole window is NaN)."""
+def _window_mean(values: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Mean of each column over rows ``i - WINDOW .. i + WINDOW`` of the same document
+    (documents stacked: ``starts``, ``sizes``), ignoring NaN (NaN when the whole window is)."""
     valid = ~np.isnan(values)
     filled = np.where(valid, values, 0.0)
-    zero = np.zeros((1, values.shape[1]))
-    csum = np.vstack([zero, np.cumsum(filled, axis=0)])
-    ccount = np.vstack([zero, np.cumsum(valid, axis=0)])
-    n = values.shape[0]
-    lo = np.maximum(np.arange(n) - WINDOW, 0)
-    hi = np.minimum(np.arange(n) + WINDOW + 1, n)
+    # each document's running sums, from a zero row of its own (float sums depend on where
+    # they start)
+    csum = np.zeros((values.shape[0] + sizes.size, values.shape[1]))
+    ccount = np.zeros(csum.shape, dtype=np.int64)
+    for k, (start, size) in enumerate(zip(starts.tolist(), sizes.tolist())):
+        np.cumsum(filled[start:start + size], axis=0, out=csum[start + k + 1:start + k + 1 + size])
+        np.cumsum(valid[start:start + size], axis=0, out=ccount[start + k + 1:start + k + 1 + size])
+    doc = np.repeat(np.arange(sizes.size), sizes)
+    idx = np.arange(values.shape[0]) - starts[doc]
+    offset = starts[doc] + doc  # the document's zero row
+    lo = offset + np.maximum(idx - WINDOW, 0)
+    hi = offset + np.minimum(idx + WINDOW + 1, sizes[doc])
     sums, counts = csum[hi] - csum[lo], ccount[hi] - ccount[lo]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
@@ -874,12 +912,10 @@ class BoilerplateDetector(Detector):
                    context: CorpusStats | None = None) -> list[DetectorResult]:
         """Score several documents with one model call for all their paragraphs (and one
         more for the explanation probes of the flagged paragraphs nothing else explains)."""
-        built = [_document_features(d, context, True) for d in documents]
+        features, lines, others = _document_features(documents, context, True)
         sizes = [len(d.paragraphs) for d in documents]
-        features = np.vstack([b[0] for b in built]) if built else np.zeros((0, len(FEATURE_NAMES)))
         model_scores = self.predict(features)
         comments = features[:, _COMMENT_COLUMN] == 1
-        lines = [line for b in built for line in b[1]]
         rules = [_COMMENT_RULE if c else line.rule for line, c in zip(lines, comments.tolist())]
         scores = np.where([r is not None for r in rules], np.maximum(model_scores, RULE_SCORE), model_scores)
         starts = np.cumsum([0, *sizes]).tolist()
@@ -887,7 +923,6 @@ class BoilerplateDetector(Detector):
             _keep_some(scores[lo:hi])
         flagged = np.flatnonzero(scores >= self.threshold)
         phrases = [line.phrase for line in lines]
-        others = [k for b in built for k in b[2]]
         # the model is explained only where no phrase, rule or corpus count says why
         unexplained = np.array([i for i in flagged.tolist() if phrases[i] is None and rules[i] is None
                                 and others[i] < self.min_corpus_others], dtype=int)

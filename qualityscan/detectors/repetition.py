@@ -441,22 +441,6 @@ def _probabilities(pair_model: Any, rows: list[list[float]] | np.ndarray) -> np.
     return np.asarray(pair_model.predict_proba(X)[:, 1], dtype=np.float64)
 
 
-class _Weights(dict):
-    """Term weights of one document, computed on first use: corpus IDF times within-document
-    IDF, ``idf(t) * log(1 + n / df(t)) / log(1 + n)`` over its ``n`` sentences."""
-
-    def __init__(self, df: dict[str, int], n: int, corpus_idf: Callable[[str], float]) -> None:
-        super().__init__()
-        self.df = df
-        self.n = n
-        self.log_n = math.log1p(n)
-        self.corpus_idf = corpus_idf
-
-    def __missing__(self, t: str) -> float:
-        w = self[t] = self.corpus_idf(t) * math.log1p(self.n / self.df[t]) / self.log_n
-        return w
-
-
 class _PairScorer:
     """Candidate pairs of one document waiting for the pair model. Each pair is queued as its
     :data:`PairCounts` (five numbers in one flat list) and the index of its earlier side, in
@@ -575,19 +559,19 @@ class RepetitionDetector(Detector):
             self._cache[path] = load_model(path)
         return self._cache[path][0]
 
-    def _corpus_idf(self) -> Callable[[str], float]:
-        """Corpus IDF of a term, remembered per model file (bounded: cleared when full)."""
+    def _corpus_idf(self, terms: Iterable[str]) -> list[float]:
+        """Corpus IDF of each term, remembered per model file (bounded: cleared when full)."""
         idf = self._model()["idf"]
         known = self._term_idf.setdefault(id(idf), {})
-
-        def corpus_idf(t: str) -> float:
-            w = known.get(t)
-            if w is None:
-                if len(known) >= _TERM_IDF_MAX:
-                    known.clear()
-                w = known[t] = float(idf[_hash(t) % IDF_BUCKETS])
-            return w
-        return corpus_idf
+        terms = list(terms)
+        values = list(map(known.get, terms))
+        if None in values:
+            if len(known) >= _TERM_IDF_MAX:
+                known.clear()
+            for k, t in enumerate(terms):
+                if values[k] is None:
+                    values[k] = known[t] = float(idf[_hash(t) % IDF_BUCKETS])
+        return values
 
     # -- scoring -----------------------------------------------------------------------
     def units(self, document: Document) -> list[Unit]:
@@ -638,12 +622,16 @@ class RepetitionDetector(Detector):
         self._paragraph_scores(document, units, paragraphs, best, whole, weight, result)
         return result
 
-    def _weight(self, units: list[Unit]) -> tuple[dict[str, int], _Weights]:
+    def _weight(self, units: list[Unit]) -> tuple[dict[str, int], dict[str, float]]:
         """Document frequency of each term over ``units``, and the term weights: corpus IDF
-        times within-document IDF (words the whole document repeats say little about which
-        paragraph is restated)."""
+        times within-document IDF, ``idf(t) * log(1 + n / df(t)) / log(1 + n)`` over the
+        ``n`` units (words the whole document repeats say little about which paragraph is
+        restated)."""
         df = Counter(itertools.chain.from_iterable(u.terms for u in units))
-        return df, _Weights(df, len(units), self._corpus_idf())
+        n = len(units)
+        log_n = math.log1p(n)
+        within = {c: math.log1p(n / c) for c in set(df.values())}
+        return df, {t: idf * within[c] / log_n for (t, c), idf in zip(df.items(), self._corpus_idf(df))}
 
     def _candidates(self, units: list[Unit], df: dict[str, int],
                     weight: Callable[[str], float]) -> Iterator[tuple[int, list[int]]]:
@@ -679,16 +667,17 @@ class RepetitionDetector(Detector):
                             else:
                                 acc[i] = w
                     plist.append(j)
-                if again:  # ties (to 1e-9: the sums' order follows set iteration) go to the earlier unit
-                    chosen = sorted((i for i in acc if i in again),
-                                    key=lambda i: (-round(acc[i], 9), i))[:max_candidates]
+                if len(again) == 1:
+                    chosen = list(again)
+                elif again:  # ties (to 1e-9: the sums' order follows set iteration) go to the earlier unit
+                    chosen = [i for _, i in sorted([(-round(acc[i], 9), i) for i in again])[:max_candidates]]
             same = by_key.setdefault(u.key, j)
             if same < first and same not in chosen:
                 chosen.append(same)
             if chosen:
                 yield j, chosen
 
-    def _match(self, units: list[Unit], weights: _Weights, candidates: list[tuple[int, list[int]]],
+    def _match(self, units: list[Unit], weights: dict[str, float], candidates: list[tuple[int, list[int]]],
                pair_model: Any) -> list[Sequence[tuple[int, _Match]]]:
         """Score each candidate pair with the pair model; the two best candidates are also
         tried joined with a neighbour (sentences merged by a rewrite). Returns, per unit, the
@@ -748,8 +737,10 @@ class RepetitionDetector(Detector):
                     continue
                 support = 0
                 for rs, lo, hi in neighbours:
-                    if rs and any(i + lo <= r <= i + hi for r in rs):
-                        support += 1
+                    for r in rs:
+                        if lo <= r - i <= hi:
+                            support += 1
+                            break
                 if support:
                     boosts.append((m, _logit(m.prob) + self.run_bonus * min(support, 2)))
         for m, z in boosts:

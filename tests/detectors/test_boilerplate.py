@@ -4,6 +4,7 @@ corpus evidence, HTML input, the model hash check, and a held-out check on the s
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import unicodedata
@@ -19,7 +20,7 @@ from qualityscan.detectors import create
 from qualityscan.detectors.boilerplate import (
     _COMMENT_HEADER,
     _COMPILED,
-    _DATE,
+    _DATE_FORMS,
     _ROW,
     _SELF_FEATURES,
     _SENTENCE_END,
@@ -27,9 +28,11 @@ from qualityscan.detectors.boilerplate import (
     _WORD,
     FEATURE_NAMES,
     BoilerplateDetector,
+    _ascii_counts,
     _block_features,
     _char_classes,
     _class_counts,
+    _document_features,
     _html_matrix,
     _keep_some,
     _line_features,
@@ -130,6 +133,7 @@ _LINE_PIECES = st.lists(st.sampled_from([
     "Jane says:", "says :", "Reply", "reply", "REPORT ABUSE", "Permalink", "July 3, 2012", "at 8:23 pm",
     "3/4/2021", "2021-03-04", "12 Jan 2020", "10:30", "1", "٣", "²", "Ⅻ", "ſ", "K", "é", "ß", "—", "…",
     ".", "!", "?", "\u201d", ")", "\n", " ", "\t", "a", "The", "x" * 13, ":", ",", "/", "@",
+    "|", "»", "·", ">", "-", " - ", "\u00a0-\u00a0", "Sept. 4, 2019", "4 MAY 2020", "\u017fep 1, 2020", "June",
 ]), max_size=8)
 
 
@@ -143,7 +147,8 @@ def test_line_feature_shortcuts_change_nothing(parts: list[str]) -> None:
     assert _class_counts(text) == tuple(sum(c[k] for c in classes) for k in range(4))
     row = dict(zip(_SELF_FEATURES, _ROW.unpack(_line_features(raw, "en").row)))
     assert row["ends_sentence"] == float(bool(_SENTENCE_END.search(text)))
-    assert row["has_date"] == float(bool(_DATE.search(text)))
+    assert row["has_date"] == float(bool(re.search(rf"\b(?:{_DATE_FORMS})\b", text, re.IGNORECASE)))
+    assert row["separator_count"] == len(re.findall(r"[|»«•·›‹/>]|\s-\s", text))
     assert row["has_time"] == float(bool(_TIME.search(text)))
     assert _line_features(raw, "en").comment_header == bool(_COMMENT_HEADER.search(raw.strip()))
 
@@ -157,6 +162,8 @@ def test_ascii_word_shortcut_changes_nothing(raw: str) -> None:
     words = _WORD.findall(text)
     assert _words(raw, text) == (len(words), sum(map(len, words)), sum(w[0].isupper() for w in words),
                                  [w.casefold() for w in words], normalise_line(raw))
+    if text.isascii():
+        assert _ascii_counts(text) == (_words(raw, text), _class_counts(text))
 
 
 def test_html_matrix_reads_each_block_kind_once_with_the_same_rows() -> None:
@@ -367,6 +374,29 @@ def test_score_many_equals_score(detector: BoilerplateDetector) -> None:
         assert result.scores == alone.scores and result.evidence == alone.evidence
     reversed_batch = detector.score_many(docs[::-1], corpus)[::-1]
     assert [r.scores for r in reversed_batch] == [r.scores for r in together]
+
+
+
+def test_stacked_documents_get_the_rows_each_gets_alone() -> None:
+    # a batch's positions, windows, neighbours and sums stay inside each document, bit for bit
+    from qualityscan import readers
+    page = readers.document_from_html(
+        "<html><body><div class='menu'><p>Home</p><p>News</p></div><article><p>"
+        + "The council met on Tuesday and agreed the budget for the coming year after a long debate. " * 3
+        + "</p></article><div class='comments'><p>Jane says:</p><p>July 3, 2012 at 8:23 pm</p>"
+        "<p>I disagree with the council.</p></div></body></html>", id="p", source="p.html")
+    segment(page)
+    page.language = "en"
+    docs = [seed("001"), doc_of(""), doc_of("Home\nShare\nHome"), page, doc_of("One line.", language=None),
+            seed("004")]
+    corpus = CorpusStats()
+    for d in docs[:4]:
+        corpus.add(d)
+    for context in (corpus, None):
+        stacked, lines, others = _document_features(docs, context, True)
+        alone = [_document_features([d], context, True) for d in docs]
+        assert stacked.tobytes() == np.vstack([a[0] for a in alone]).tobytes()
+        assert lines == [x for a in alone for x in a[1]] and others == [k for a in alone for k in a[2]]
 
 
 # -- registry and the model file --------------------------------------------------------------

@@ -28,6 +28,7 @@ from qualityscan.detectors.repetition import (
     _Match,
     _PairScorer,
     _tokens,
+    idf_weight,
     make_unit,
     pair_counts,
     pair_features,
@@ -569,6 +570,19 @@ def test_candidates_break_ties_towards_the_earlier_unit(det):
             df[t] = df.get(t, 0) + 1
     found = dict(det._candidates(units, df, lambda term: 1.0))
     assert found[3] == [0, 1, 2]
+
+
+def test_term_weights_follow_their_definition(det):
+    """Every term's weight is its corpus IDF times ``log(1 + n / df) / log(1 + n)`` over the
+    document's ``n`` sentence units, to the last bit (the weights are computed all at once)."""
+    doc = segment(Document("t", "t", "\n\n".join(ARTICLE + PARAPHRASES)))
+    units = det.units(doc)
+    df, weights = det._weight(units)
+    corpus = idf_weight(det._model()["idf"])
+    n = len(units)
+    assert set(weights) == set(df) == set().union(*(u.terms for u in units))
+    assert all(weights[t] == corpus(t) * math.log1p(n / df[t]) / math.log1p(n) for t in df)
+    assert det._weight(units)[1] == weights  # the second time from the remembered corpus IDF
 
 
 _RAW_SCORES = """
