@@ -4,12 +4,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from qualityscan import detectors as registry
 from qualityscan.document import Document, Report
 from qualityscan.features import feature_names
 from qualityscan.model import ModelError, ModelIntegrityError, shipped_model_path
 from qualityscan.reliability import (
+    CANDIDATES,
     ReliabilityModel,
     fit_model,
     make_pipeline,
@@ -196,3 +198,21 @@ def test_fit_model_weights_change_the_fit_and_the_cv_figures():
     assert weighted_sel["cross_validation"]["logreg"] != plain_sel["cross_validation"]["logreg"]
     # upweighting the reliable class raises the predicted reliabilities
     assert weighted.predict_proba(X)[:, 1].mean() > plain.predict_proba(X)[:, 1].mean() + 0.05
+
+
+@pytest.mark.parametrize("kind", CANDIDATES)
+def test_every_candidate_fits_with_weights_and_ranks(kind: str):
+    """Each candidate pipeline takes sample weights through the Pipeline and learns the signal."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 4))
+    y = (X[:, 1] - X[:, 2] + 0.5 * rng.normal(size=300) > 0).astype(int)
+    weights = np.where(y == 1, 2.0, 1.0)
+    pipeline = make_pipeline(kind).fit(X, y, clf__sample_weight=weights)
+    proba = pipeline.predict_proba(X)[:, 1]
+    assert ((proba >= 0) & (proba <= 1)).all()
+    assert roc_auc_score(y, proba) > 0.9
+
+
+def test_unknown_candidate_is_refused():
+    with pytest.raises(ValueError, match="unknown model kind"):
+        make_pipeline("forest")
