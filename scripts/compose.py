@@ -290,13 +290,19 @@ def reserved_back_translation(original: str) -> bool:
     return int.from_bytes(digest, "big") % BT_RESERVE == 0
 
 
+def round_trip_domain_usable(domain: str) -> bool:
+    """False for DetectRL's arXiv abstracts: their originals carry PDF line-join glue
+    ("torecover") that the round trip undoes, a shortcut no scraped page offers."""
+    return not domain.startswith("arxiv")
+
+
 def _back_translation(root: Path, keys: dict[str, str], docs: list[LabelledDoc]) -> None:
     """``paraphrase/``: the reserved round-trip translations (not reliable) beside their
     originals (reliable): DetectRL news, reviews and stories (not arXiv abstracts, whose
     originals carry PDF line-join glue the round trip undoes), cut into three-sentence
     paragraphs on both sides. The pair shares its article's group."""
     for r in _jsonl(_need(root / "paraphrase" / "paraphrase_pairs.jsonl.gz")):
-        if r["subset"] != "back_translation" or r["label"] != 1 or r["domain"].startswith("arxiv") \
+        if r["subset"] != "back_translation" or r["label"] != 1 or not round_trip_domain_usable(r["domain"]) \
                 or not reserved_back_translation(r["text_a"]) or _CHAT_RESIDUE.search(r["text_a"]):
             continue
         group = _original_group(r["text_a"], keys)

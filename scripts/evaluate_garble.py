@@ -34,7 +34,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import GroupKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compose import reserved_back_translation
+from compose import reserved_back_translation, round_trip_domain_usable
 from train_garble import (
     DEFAULT_DATA,
     Doc,
@@ -226,7 +226,7 @@ def reserved_check(root: Path, shipped: Any, res: Any) -> dict[str, Any]:
     model has seen, at paragraph and document (mean of paragraphs) level."""
     y_par, s_par, y_doc, s_doc = [], [], [], []
     for r in bt_pairs(root):
-        if r["domain"].startswith("arxiv") or not reserved_back_translation(r["text_a"]):
+        if not round_trip_domain_usable(r["domain"]) or not reserved_back_translation(r["text_a"]):
             continue
         for text, y in ((r["text_a"], 0), (r["text_b"], 1)):
             p = shipped.predict_proba(document_features(split_sentences_into_paragraphs(text, 3), res)[0])[:, 1]

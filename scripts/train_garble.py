@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from compose import reserved_back_translation
+from compose import reserved_back_translation, round_trip_domain_usable
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
@@ -277,9 +277,7 @@ def bt_docs(root: Path) -> list[Doc]:
     model (``compose.reserved_back_translation``)."""
     docs = []
     for r in bt_pairs(root):
-        if r["domain"].startswith("arxiv"):
-            continue  # originals carry PDF line-join glue ("torecover") that the rewrite undoes
-        if reserved_back_translation(r["text_a"]):
+        if not round_trip_domain_usable(r["domain"]) or reserved_back_translation(r["text_a"]):
             continue
         group = "bt|" + hashlib.sha1(r["text_a"].encode()).hexdigest()[:12]
         for text, human in ((r["text_a"], True), (r["text_b"], False)):

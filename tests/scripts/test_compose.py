@@ -31,6 +31,12 @@ def pairs(data_root: Path) -> list[dict]:
             and not r["domain"].startswith("arxiv")]
 
 
+@pytest.mark.parametrize(("domain", "usable"), [("arxiv abstract", False), ("arxiv", False),
+                                                 ("news (XSum/BBC)", True), ("review (Yelp)", True)])
+def test_round_trip_domain_rule(domain: str, usable: bool):
+    assert compose.round_trip_domain_usable(domain) is usable
+
+
 def test_garble_never_trains_on_a_reserved_pair(data_root: Path, pairs: list[dict]):
     from train_garble import bt_docs, split_sentences_into_paragraphs
 
