@@ -75,6 +75,8 @@ class Rows:
         info = [x for d in docs for x in d.info]
         self.major = np.array([bool(x.get("major")) for x in info])
         self.agree = np.array([x.get("agree", True) for x in info])
+        self.fluency_major = np.array([bool(x.get("fluency_major")) for x in info])
+        self.accuracy_only = np.array([bool(x.get("accuracy_only")) for x in info])
         self.poor = np.array([x.get("da", 0) < -0.5 and x.get("hter", 0) >= 0.3 for x in info])
         self.group = np.array([d.group for d in docs])[self.doc]
 
@@ -118,6 +120,11 @@ def tasks(rows: Rows, scores: np.ndarray) -> dict[str, dict[str, float]]:
     out = {}
     m = mqm & rows.agree & (human | rows.major)
     out["mqm_segment_major_vs_human"] = auc_ap(mt[m].astype(int), scores[m])
+    # the same task split by what the major errors are: fluency errors show in the English,
+    # accuracy errors (a wrong meaning in fluent words) only beside the source
+    for name, kind in (("fluency_major", rows.fluency_major), ("accuracy_only_major", rows.accuracy_only)):
+        m = mqm & rows.agree & (human | (rows.major & kind))
+        out[f"mqm_segment_{name}_vs_human"] = auc_ap(mt[m].astype(int), scores[m])
     m = mqm & rows.agree
     out["mqm_segment_any_vs_human"] = auc_ap(mt[m].astype(int), scores[m])
     out["mqm_document_any_vs_human"] = doc_level(rows, scores, mqm, mt)

@@ -246,7 +246,8 @@ def mqm_docs(root: Path) -> list[Doc]:
             else:
                 labels.append(1 if (mqm_major(r) and clean) else -1)
             info.append({"major": mqm_major(r), "mqm": r["mqm_score"], "agree": clean,
-                         "testset": r["testset"]})
+                         "testset": r["testset"], "fluency_major": r["n_fluency_major"] > 0,
+                         "accuracy_only": r["n_major"] == r["n_accuracy_major"] and not r["n_non_translation"]})
         docs.append(Doc("mqm", doc_id, system, "human" if human else system_family(system), human,
                         [r["target"] for r in segs], labels, info))
     return docs
