@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from math import fsum
 from operator import mul
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 from scipy.special import expit
@@ -223,27 +223,37 @@ def _join_all(units: Sequence[Unit]) -> Unit:
 #: so each is analysed once per process; bounded (cleared when full).
 _TOKEN_INFO: dict[str, tuple[str, str, str, str]] = {}
 _TOKEN_INFO_MAX = 1 << 18
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _remembered(cache: dict[K, V], keys: list[K], limit: int, compute: Callable[[K], V]) -> list[V]:
+    """``cache[k]`` for each of ``keys``, computing and remembering the missing ones (the
+    cache is cleared first when it holds ``limit`` entries)."""
+    found = list(map(cache.get, keys))
+    if None in found:
+        if len(cache) >= limit:
+            cache.clear()
+        for k, key in enumerate(keys):
+            if found[k] is None:
+                found[k] = cache[key] = compute(key)
+    return found  # no None is left
+
+
+def _new_token_info(orig: str) -> tuple[str, str, str, str]:
+    """The ``_TOKEN_INFO`` entry of one token."""
+    word = orig.lower()
+    term = term_of(word)
+    if term is None:
+        return (word, "", "", "")
+    term = sys.intern(term)
+    number = _DIGIT.search(word) is not None
+    return (word, term, term if number else "", "" if number or not orig[0].isupper() else term)
 
 
 def _token_info(originals: list[str]) -> list[tuple[str, str, str, str]]:
     """``_TOKEN_INFO`` entries of ``originals``, filling in new tokens."""
-    found = list(map(_TOKEN_INFO.get, originals))
-    if None in found:
-        if len(_TOKEN_INFO) >= _TOKEN_INFO_MAX:
-            _TOKEN_INFO.clear()
-        for k, orig in enumerate(originals):
-            if found[k] is None:
-                word = orig.lower()
-                term = term_of(word)
-                if term is None:
-                    info = (word, "", "", "")
-                else:
-                    term = sys.intern(term)
-                    number = _DIGIT.search(word) is not None
-                    info = (word, term, term if number else "",
-                            "" if number or not orig[0].isupper() else term)
-                found[k] = _TOKEN_INFO[orig] = info
-    return found
+    return _remembered(_TOKEN_INFO, originals, _TOKEN_INFO_MAX, _new_token_info)
 
 
 def _originals(normal: str) -> list[str]:
@@ -562,16 +572,8 @@ class RepetitionDetector(Detector):
     def _corpus_idf(self, terms: Iterable[str]) -> list[float]:
         """Corpus IDF of each term, remembered per model file (bounded: cleared when full)."""
         idf = self._model()["idf"]
-        known = self._term_idf.setdefault(id(idf), {})
-        terms = list(terms)
-        values = list(map(known.get, terms))
-        if None in values:
-            if len(known) >= _TERM_IDF_MAX:
-                known.clear()
-            for k, t in enumerate(terms):
-                if values[k] is None:
-                    values[k] = known[t] = float(idf[_hash(t) % IDF_BUCKETS])
-        return values
+        return _remembered(self._term_idf.setdefault(id(idf), {}), list(terms), _TERM_IDF_MAX,
+                           lambda t: float(idf[_hash(t) % IDF_BUCKETS]))
 
     # -- scoring -----------------------------------------------------------------------
     def units(self, document: Document) -> list[Unit]:
