@@ -376,7 +376,6 @@ def test_score_many_equals_score(detector: BoilerplateDetector) -> None:
     assert [r.scores for r in reversed_batch] == [r.scores for r in together]
 
 
-
 def test_stacked_documents_get_the_rows_each_gets_alone() -> None:
     # a batch's positions, windows, neighbours and sums stay inside each document, bit for bit
     from qualityscan import readers
