@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from qualityscan.document import Document, Evidence, Paragraph
 
 if TYPE_CHECKING:
     from qualityscan.corpus import CorpusStats
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass
@@ -96,3 +99,17 @@ def length_weighted_mean(document: Document, scores: list[float]) -> float:
     if not total:
         return 0.0
     return sum(s * n for s, n in zip(scores, lengths)) / total
+
+
+def remembered(cache: dict[K, V], keys: Sequence[K], limit: int, compute: Callable[[K], V]) -> list[V]:
+    """``cache[k]`` for each of ``keys``, computing and remembering the missing ones; the
+    cache is cleared first when it already holds ``limit`` entries (detectors keep such
+    per-process caches of word and token analyses, bounded)."""
+    found = list(map(cache.get, keys))
+    if None in found:
+        if len(cache) >= limit:
+            cache.clear()
+        for k, key in enumerate(keys):
+            if found[k] is None:
+                found[k] = cache[key] = compute(key)
+    return found  # no None is left

@@ -59,7 +59,7 @@ from scipy import sparse
 from sklearn.preprocessing import normalize
 from threadpoolctl import ThreadpoolController
 
-from qualityscan.detectors.base import Detector, DetectorResult, length_weighted_mean
+from qualityscan.detectors.base import Detector, DetectorResult, length_weighted_mean, remembered
 from qualityscan.document import Document, Evidence, Paragraph
 from qualityscan.model import load_model, shipped_model_path
 
@@ -179,17 +179,12 @@ def _shape_flags(token: str) -> int:
     return bits
 
 
-_SHAPES: dict[str, int] = {}  # _shape_flags of the token strings seen (cleared past _CACHE_SIZE)
+_SHAPES: dict[str, int] = {}  # _shape_flags of the token strings seen (cleared at _CACHE_SIZE)
 
 
 def _shapes(types: Sequence[str]) -> np.ndarray:
     """:func:`_shape_flags` of each token string, cached."""
-    if len(_SHAPES) > _CACHE_SIZE:
-        _SHAPES.clear()
-    flags = list(map(_SHAPES.get, types))
-    if None in flags:
-        flags = [_SHAPES.setdefault(t, _shape_flags(t)) if f is None else f for t, f in zip(types, flags)]
-    return np.array(flags, dtype=np.int64)
+    return np.array(remembered(_SHAPES, types, _CACHE_SIZE, _shape_flags), dtype=np.int64)
 
 
 class TokenTable(NamedTuple):

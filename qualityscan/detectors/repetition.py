@@ -56,7 +56,7 @@ from dataclasses import dataclass
 from math import fsum
 from operator import mul
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 from scipy.special import expit
@@ -64,7 +64,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from qualityscan.detectors.base import Detector, DetectorResult, length_weighted_mean
+from qualityscan.detectors.base import Detector, DetectorResult, length_weighted_mean, remembered
 from qualityscan.document import Document, Evidence
 from qualityscan.model import load_model, shipped_model_path
 
@@ -223,21 +223,6 @@ def _join_all(units: Sequence[Unit]) -> Unit:
 #: so each is analysed once per process; bounded (cleared when full).
 _TOKEN_INFO: dict[str, tuple[str, str, str, str]] = {}
 _TOKEN_INFO_MAX = 1 << 18
-K = TypeVar("K")
-V = TypeVar("V")
-
-
-def _remembered(cache: dict[K, V], keys: list[K], limit: int, compute: Callable[[K], V]) -> list[V]:
-    """``cache[k]`` for each of ``keys``, computing and remembering the missing ones (the
-    cache is cleared first when it holds ``limit`` entries)."""
-    found = list(map(cache.get, keys))
-    if None in found:
-        if len(cache) >= limit:
-            cache.clear()
-        for k, key in enumerate(keys):
-            if found[k] is None:
-                found[k] = cache[key] = compute(key)
-    return found  # no None is left
 
 
 def _new_token_info(orig: str) -> tuple[str, str, str, str]:
@@ -253,7 +238,7 @@ def _new_token_info(orig: str) -> tuple[str, str, str, str]:
 
 def _token_info(originals: list[str]) -> list[tuple[str, str, str, str]]:
     """``_TOKEN_INFO`` entries of ``originals``, filling in new tokens."""
-    return _remembered(_TOKEN_INFO, originals, _TOKEN_INFO_MAX, _new_token_info)
+    return remembered(_TOKEN_INFO, originals, _TOKEN_INFO_MAX, _new_token_info)
 
 
 def _originals(normal: str) -> list[str]:
@@ -572,7 +557,7 @@ class RepetitionDetector(Detector):
     def _corpus_idf(self, terms: Iterable[str]) -> list[float]:
         """Corpus IDF of each term, remembered per model file (bounded: cleared when full)."""
         idf = self._model()["idf"]
-        return _remembered(self._term_idf.setdefault(id(idf), {}), list(terms), _TERM_IDF_MAX,
+        return remembered(self._term_idf.setdefault(id(idf), {}), list(terms), _TERM_IDF_MAX,
                            lambda t: float(idf[_hash(t) % IDF_BUCKETS]))
 
     # -- scoring -----------------------------------------------------------------------
