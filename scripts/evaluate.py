@@ -6,7 +6,8 @@ Loads the model through :class:`qualityscan.reliability.ReliabilityModel` (hash,
 detector checks), rebuilds the labelled set with the seed and scale recorded in its metadata
 (so the split is the one it was trained with), scores the held-out side (cached features are
 reused when detectors, data and feature code are unchanged), and compares the model with the
-baselines in the same run. Writes the results block of ``docs/evaluation/reliability.md``
+baselines in the same run, with grouped-bootstrap 95 % intervals of the AUCs (markdown only,
+the model metadata is not touched). Writes the results block of ``docs/evaluation/reliability.md``
 and ``docs/reliability-diagram.png``, and prints everything it writes.
 """
 
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                  for b in ("paragraph_mean", "gopher_quality", "gopher_quality_repetition")
                  if all(b in rows[d.id]["baselines"] for d in test_docs)}}
     results = common.evaluate(test_docs, scores, rows)
+    ci = common.intervals(test_docs, scores)
     recorded = meta.get("metrics", {}).get("held_out", {}).get("overall", {}).get("model", {}).get("roc_auc")
     now = results["overall"]["model"]["roc_auc"]
     print(f"held-out ROC AUC {now:.4f}; recorded in {args.model.with_suffix('.json').name}: {recorded}")
@@ -84,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Held-out results ({results['n_documents']} documents, {results['n_labelled']} with a binary label):",
         "",
-        common.table(results),
+        common.table(results, ci),
         "",
         f"Reliability diagram: [`docs/{args.diagram.name}`](../{args.diagram.name}).",
         *(["", seeds] if seeds else []),
@@ -92,17 +94,18 @@ def main(argv: list[str] | None = None) -> int:
     ])
     print(block)
     _rewrite(args.doc, "results", block)
-    _rewrite(args.card, "headline", _headline(results, command.strip()))
+    _rewrite(args.card, "headline", _headline(results, ci, command.strip()))
     return 0
 
 
-def _headline(results: dict, command: str) -> str:
+def _headline(results: dict, ci: dict, command: str) -> str:
     o, c = results["overall"], results["calibration"]
+    low, high = ci["overall"]["model"]
     worst = min(results["per_source"].items(), key=lambda kv: kv[1]["model"])
     beaten = [f for f, e in results["per_source"].items()
               if all(e["model"] > e[b] for b in e if b in o and b != "model")]
     return "\n".join([
-        f"* held-out ROC AUC {o['model']['roc_auc']:.3f} (baselines: "
+        f"* held-out ROC AUC {o['model']['roc_auc']:.3f} (95% CI [{low:.3f}, {high:.3f}], grouped bootstrap; baselines: "
         + ", ".join(f"{k} {v['roc_auc']:.3f}" for k, v in o.items() if k != "model") + ")",
         f"* average precision: reliable {o['model']['ap_reliable']:.3f}, not reliable {o['model']['ap_unreliable']:.3f}",
         f"* Brier {c['brier']:.4f} (base rate {c['brier_base_rate']:.4f}), ECE {c['ece_10_bins']:.4f}",

@@ -185,13 +185,114 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
                      for b in range(bins) if (idx == b).any()))
 
 
+def family_selections(docs: list[LabelledDoc]) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``(family, positives, negatives)`` masks over ``docs`` of each per-source comparison: a
+    family's unreliable documents against the same source's reliable ones (matched families)
+    or against every reliable document but the evaluation-only dragnet pages (composed
+    families); families lacking either side are left out."""
+    labelled = np.array([d.label is not None for d in docs])
+    y_all = np.array([d.label if d.label is not None else -1 for d in docs])
+    fam = np.array([d.family for d in docs])
+    pooled_pos = labelled & (y_all == 1) & (fam != "boilerplate_dragnet")
+    out = []
+    for family in MATCHED_FAMILIES + COMPOSED_FAMILIES:
+        neg = labelled & (y_all == 0) & (fam == family)
+        pos = labelled & (y_all == 1) & (fam == family) if family in MATCHED_FAMILIES else pooled_pos
+        if neg.any() and pos.any():
+            out.append((family, pos, neg))
+    return out
+
+
+# --------------------------------------------------------------------------- bootstrap intervals
+#: Grouped-bootstrap settings of the held-out intervals (``scripts/evaluate.py``).
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_SEED = 0
+
+
+def group_resample_weights(groups: np.ndarray, n_resamples: int = BOOTSTRAP_RESAMPLES,
+                           seed: int = BOOTSTRAP_SEED) -> np.ndarray:
+    """Grouped (cluster) bootstrap as multiplicities: row ``b`` holds how many times each
+    document is in resample ``b``, drawn as ``len(unique groups)`` whole groups with replacement
+    (documents of one group, i.e. one article or domain, are correlated and move together)."""
+    _, index = np.unique(np.asarray(groups), return_inverse=True)
+    n_groups = int(index.max()) + 1
+    counts = np.random.default_rng(seed).multinomial(n_groups, np.full(n_groups, 1 / n_groups), size=n_resamples)
+    return counts[:, index].astype(float)
+
+
+def weighted_aucs(y: np.ndarray, s: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """ROC AUC of scores ``s`` for labels ``y`` (1 = positive) under each row of ``weights``
+    (Mann-Whitney form, ties counted one half, as ``roc_auc_score(..., sample_weight=row)``),
+    all rows at once; NaN for a row without positive or without negative weight."""
+    order = np.argsort(s, kind="stable")
+    ranked = s[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])  # one bin per distinct score
+    w = weights[:, order]
+    pos = np.add.reduceat(w * (y[order] == 1), starts, axis=1)
+    neg = np.add.reduceat(w * (y[order] != 1), starts, axis=1)
+    below = np.cumsum(neg, axis=1) - neg
+    n_pos, n_neg = pos.sum(axis=1), neg.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where((n_pos > 0) & (n_neg > 0), (pos * (below + 0.5 * neg)).sum(axis=1) / (n_pos * n_neg), np.nan)
+
+
+def bootstrap_aucs(y: np.ndarray, scores: dict[str, np.ndarray], groups: np.ndarray,
+                   n_resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> tuple[dict[str, np.ndarray], int]:
+    """ROC AUC of every scorer on the same grouped bootstrap resamples (so differences between
+    scorers are paired); returns ``({name: AUC per kept resample}, resamples skipped because
+    one class was missing)``."""
+    weights = group_resample_weights(groups, n_resamples, seed)
+    aucs = {name: weighted_aucs(y, s, weights) for name, s in scores.items()}
+    kept = ~np.isnan(next(iter(aucs.values())))
+    return {name: a[kept] for name, a in aucs.items()}, int((~kept).sum())
+
+
+def percentile_interval(values: np.ndarray, level: float = 0.95) -> list[float]:
+    """Percentile bootstrap interval ``[low, high]`` covering ``level`` of ``values``."""
+    if len(values) == 0:
+        raise ValueError("no bootstrap resample had both classes: no interval")
+    tail = (1 - level) / 2 * 100
+    return [float(v) for v in np.percentile(values, [tail, 100 - tail])]
+
+
+def bootstrap_auc_ci(y: np.ndarray, s: np.ndarray, groups: np.ndarray, n_resamples: int = BOOTSTRAP_RESAMPLES,
+                     seed: int = BOOTSTRAP_SEED, level: float = 0.95) -> list[float]:
+    """Grouped-bootstrap percentile interval of the ROC AUC of ``s`` (one scorer)."""
+    aucs, _ = bootstrap_aucs(y, {"s": s}, groups, n_resamples, seed)
+    return percentile_interval(aucs["s"], level)
+
+
+def intervals(docs: list[LabelledDoc], scores: dict[str, np.ndarray], n_resamples: int = BOOTSTRAP_RESAMPLES,
+              seed: int = BOOTSTRAP_SEED) -> dict[str, Any]:
+    """Grouped-bootstrap 95 % intervals of the held-out AUCs of :func:`evaluate`: pooled for every
+    scorer; per family for the model and for the paired difference model - ``paragraph_mean``."""
+    labelled = np.array([d.label is not None for d in docs])
+    y_all = np.array([d.label if d.label is not None else -1 for d in docs])
+    groups = np.array([d.group for d in docs])
+    aucs, skipped = bootstrap_aucs(y_all[labelled], {n: s[labelled] for n, s in scores.items()}, groups[labelled],
+                                   n_resamples, seed)
+    out: dict[str, Any] = {"resamples": n_resamples, "seed": seed, "level": 0.95,
+                           "n_groups": len(set(groups[labelled].tolist())), "skipped": {"overall": skipped},
+                           "overall": {n: percentile_interval(a) for n, a in aucs.items()}, "per_source": {}}
+    paired = [n for n in ("model", "paragraph_mean") if n in scores]
+    for family, pos, neg in family_selections(docs):
+        sel = pos | neg
+        aucs, skipped = bootstrap_aucs(y_all[sel], {n: scores[n][sel] for n in paired}, groups[sel], n_resamples, seed)
+        entry = {"model": percentile_interval(aucs["model"]), "n_groups": len(set(groups[sel].tolist()))}
+        if "paragraph_mean" in aucs:
+            entry["model_minus_paragraph_mean"] = percentile_interval(aucs["model"] - aucs["paragraph_mean"])
+        out["per_source"][family] = entry
+        if skipped:
+            out["skipped"][family] = skipped
+    return out
+
+
 def evaluate(docs: list[LabelledDoc], scores: dict[str, np.ndarray], rows: dict[str, dict]) -> dict[str, Any]:
     """Held-out metrics of several scorers (``scores[name][i]`` = reliability of ``docs[i]``)."""
     from sklearn.metrics import brier_score_loss
 
     labelled = np.array([d.label is not None for d in docs])
     y_all = np.array([d.label if d.label is not None else -1 for d in docs])
-    fam = np.array([d.family for d in docs])
     out: dict[str, Any] = {"n_documents": len(docs), "n_labelled": int(labelled.sum())}
     model = scores["model"]
     y = y_all[labelled]
@@ -200,13 +301,9 @@ def evaluate(docs: list[LabelledDoc], scores: dict[str, np.ndarray], rows: dict[
     out["calibration"] = {"brier": float(brier_score_loss(y, model[labelled])),
                           "brier_base_rate": float(brier_score_loss(y, np.full(len(y), y.mean()))),
                           "ece_10_bins": expected_calibration_error(y, model[labelled])}
-    pooled_pos = labelled & (y_all == 1) & (fam != "boilerplate_dragnet")
     per: dict[str, Any] = {}
-    for family in MATCHED_FAMILIES + COMPOSED_FAMILIES:
-        neg = labelled & (y_all == 0) & (fam == family)
-        pos = labelled & (y_all == 1) & (fam == family) if family in MATCHED_FAMILIES else pooled_pos
-        if not neg.any() or not pos.any():
-            continue
+    selections = family_selections(docs)
+    for family, pos, neg in selections:
         sel = pos | neg
         yy = y_all[sel]
         entry = {"n_reliable": int(pos.sum()), "n_unreliable": int(neg.sum()),
@@ -226,9 +323,9 @@ def evaluate(docs: list[LabelledDoc], scores: dict[str, np.ndarray], rows: dict[
         if d.label == 0 and d.family in ("machine_text", "restated"):
             name = d.origin if d.family == "machine_text" else "restated/" + "+".join(d.meta["restatements"])
             sub.setdefault(name, []).append(i)
+    positives = {family: pos for family, pos, _ in selections}
     for name, idx in sorted(sub.items()):
-        family = name.split("/")[0]
-        pos = np.flatnonzero(labelled & (y_all == 1) & (fam == family) if family in MATCHED_FAMILIES else pooled_pos)
+        pos = np.flatnonzero(positives[name.split("/")[0]])
         sel = np.concatenate([pos, np.array(idx)])
         yy = np.r_[np.ones(len(pos)), np.zeros(len(idx))]
         out.setdefault("per_subgroup", {})[name] = {"n_unreliable": len(idx), "model": _auc(yy, model[sel])}
@@ -268,19 +365,39 @@ def reliability_diagram(y: np.ndarray, p: np.ndarray, path: Path, title: str) ->
     plt.close(fig)
 
 
-def table(results: dict[str, Any]) -> str:
-    """Markdown tables of the held-out results (model vs baselines)."""
+def table(results: dict[str, Any], ci: dict[str, Any] | None = None) -> str:
+    """Markdown tables of the held-out results (model vs baselines), with the bootstrap
+    intervals of :func:`intervals` as extra columns when ``ci`` is given."""
     names = list(results["overall"])
     fmt = lambda v: "–" if v is None else f"{v:.3f}"
-    lines = ["| scorer | ROC AUC | AP (reliable) | AP (not reliable) |", "|---|---:|---:|---:|"]
+    span = lambda v, spec=".3f": f"[{v[0]:{spec}}, {v[1]:{spec}}]"
+    lines = ["| scorer | ROC AUC | " + ("95% CI | " if ci else "") + "AP (reliable) | AP (not reliable) |",
+             "|---|---:|" + ("---:|" if ci else "") + "---:|---:|"]
     for n in names:
         o = results["overall"][n]
-        lines.append(f"| {n} | {fmt(o['roc_auc'])} | {fmt(o['ap_reliable'])} | {fmt(o['ap_unreliable'])} |")
-    lines += ["", "| source (negatives) | reliable / not | positives | " + " | ".join(f"AUC {n}" for n in names)
-              + " | length only | curly quotes only |", "|---|---|---|" + "---:|" * (len(names) + 2)]
+        lines.append(f"| {n} | {fmt(o['roc_auc'])} | " + (f"{span(ci['overall'][n])} | " if ci else "")
+                     + f"{fmt(o['ap_reliable'])} | {fmt(o['ap_unreliable'])} |")
+    # extra per-source columns: (header, cell from the family's results and intervals), after a scorer's AUC
+    extra = {"model": ("95% CI", lambda e, c: span(c["model"])),
+             "paragraph_mean": ("model − paragraph_mean (95% CI)",
+                                lambda e, c: f"{e['model'] - e['paragraph_mean']:+.3f} "
+                                             f"{span(c['model_minus_paragraph_mean'], '+.3f')}")} if ci else {}
+    header = [h for n in names for h in (f"AUC {n}", *([extra[n][0]] if n in extra else []))]
+    if ci:
+        skipped = ", ".join(f"{k} {v}" for k, v in ci["skipped"].items() if v) or "none"
+        lines += ["", (f"95% CI: percentile interval of a grouped bootstrap over the held-out groups (an article, "
+                       f"or a page's domain: {ci['n_groups']} groups among the labelled documents; each resample "
+                       f"draws as many whole groups with replacement, so correlated documents move together), "
+                       f"{ci['resamples']} resamples, numpy seed {ci['seed']}; per source the model's AUC and its "
+                       f"difference from `paragraph_mean` are computed on the same resamples (paired). "
+                       f"Resamples skipped for lacking a class: {skipped}.")]
+    lines += ["", "| source (negatives) | reliable / not | positives | " + " | ".join(header)
+              + " | length only | curly quotes only |", "|---|---|---|" + "---:|" * (len(header) + 2)]
     for family, e in results["per_source"].items():
+        c = ci["per_source"][family] if ci else {}
+        cells = [v for n in names for v in (fmt(e[n]), *([extra[n][1](e, c)] if n in extra else []))]
         lines.append(f"| {family} | {e['n_reliable']} / {e['n_unreliable']} | {e['positives']} | "
-                     + " | ".join(fmt(e[n]) for n in names) + f" | {fmt(e['length_only'])} | {fmt(e['curly_quotes_only'])} |")
+                     + " | ".join(cells) + f" | {fmt(e['length_only'])} | {fmt(e['curly_quotes_only'])} |")
     if results.get("per_subgroup"):
         lines += ["", "| subgroup (negatives) | n | AUC model |", "|---|---:|---:|"]
         lines += [f"| {k} | {v['n_unreliable']} | {fmt(v['model'])} |" for k, v in results["per_subgroup"].items()]
