@@ -31,6 +31,7 @@ refused when it differs.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 import math
@@ -59,6 +60,10 @@ _MAX_NAMES = 400
 _PREFIX_SLACK = 3
 #: Paragraphs this close to the start are compared with every earlier window directly.
 _DIRECT_WINDOWS = 24
+#: A paragraph is compared with the windows starting at most this many paragraphs earlier, so
+#: a huge document costs time in proportion to its length. No document of the labelled
+#: training set has more than 1,723 paragraphs, so none of its values depends on the reach.
+RESTATED_REACH = 5_000
 
 PER_DETECTOR: tuple[str, ...] = (
     "doc", "mean", "wmean", "max", "q75", "q90", "share_flagged", "text_share_flagged",
@@ -337,7 +342,8 @@ def _restated(texts: list[str], terms: list[set[str]]) -> tuple[float, float]:
     its ``L`` rarest terms. ``k`` is the fewest shared terms that can still matter (the
     restatement threshold, or the best containment so far if lower), so the values are
     exactly those of comparing every pair, at near-linear cost. ``terms`` are the
-    paragraphs' content terms (:func:`_tokens`).
+    paragraphs' content terms (:func:`_tokens`). Windows are looked for at most
+    :data:`RESTATED_REACH` paragraphs back.
     """
     df = Counter(itertools.chain.from_iterable(terms))
     indexed = len(terms) > _DIRECT_WINDOWS + 1  # short documents compare every window
@@ -351,14 +357,17 @@ def _restated(texts: list[str], terms: list[set[str]]) -> tuple[float, float]:
     for i, mine in enumerate(terms):
         m = len(mine)
         if i and m >= _MIN_RESTATE_TERMS:
-            candidates: Iterable[int] = range(i)
+            candidates: Iterable[int] = range(max(0, i - RESTATED_REACH), i)
             if i > _DIRECT_WINDOWS:
                 # fewest shared terms worth finding (one less, against rounding)
                 need = max(1, math.floor(min(RESTATED_CONTAINMENT, best_overall) * m) - 1)
                 prefix = min(m, m - need + _PREFIX_SLACK)
                 probe = sorted(mine)
                 probe.sort(key=df.__getitem__)  # rarest first, ties by term
-                hits = Counter(itertools.chain.from_iterable(postings.get(t, ()) for t in probe[:prefix]))
+                lo = i - RESTATED_REACH
+                hits = Counter(itertools.chain.from_iterable(
+                    postings[t] if lo <= 0 or postings[t][0] >= lo else postings[t][bisect.bisect_left(postings[t], lo):]
+                    for t in probe[:prefix] if t in postings))
                 least = need - (m - prefix)
                 candidates = [j for j, h in hits.items() if h >= least]
             best = 0.0

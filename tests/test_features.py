@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from qualityscan import features
 from qualityscan.document import DETECTOR_NAMES, Document, Evidence, Report
 from qualityscan.features import (
     _MIN_RESTATE_TERMS,
@@ -15,6 +16,7 @@ from qualityscan.features import (
     FEATURE_NAMES,
     PER_DETECTOR,
     RESTATED_CONTAINMENT,
+    RESTATED_REACH,
     _detector_features,
     _digits,
     _name_variants,
@@ -173,8 +175,9 @@ def test_vector_orders_and_names_missing_features():
         vector(f, feature_names(["garble", "repetition"]))
 
 
-def _restated_every_pair(texts: list[str]) -> tuple[float, float]:
-    """The definition of the restated features, comparing every paragraph with every window."""
+def _restated_every_pair(texts: list[str], reach: int = RESTATED_REACH) -> tuple[float, float]:
+    """The definition of the restated features, comparing every paragraph with every window
+    starting at most ``reach`` paragraphs earlier."""
     terms = [_tokens(t)[1] for t in texts]
     total = sum(len(t) for t in texts) or 1
     restated = best_overall = 0.0
@@ -182,7 +185,7 @@ def _restated_every_pair(texts: list[str]) -> tuple[float, float]:
         if len(terms[i]) < _MIN_RESTATE_TERMS:
             continue
         best = 0.0
-        for j in range(i):
+        for j in range(max(0, i - reach), i):
             window = terms[j] | terms[j + 1] if j + 1 < i else terms[j]
             if len(window) >= 3:
                 best = max(best, len(terms[i] & window) / len(terms[i]))
@@ -201,6 +204,23 @@ def test_restated_index_gives_the_values_of_comparing_every_pair():
             texts += [" ".join(rng.sample(t.split(), max(1, len(t.split()) * 3 // 4))) for t in rng.sample(texts, 8)]
         rng.shuffle(texts)
         assert _restated(texts, [_tokens(t)[1] for t in texts]) == _restated_every_pair(texts)
+
+
+def test_restated_looks_back_at_most_the_reach(monkeypatch):
+    rng = random.Random(4)
+    vocabulary = [f"w{k:03d}xy" for k in range(120)]
+    article = [" ".join(rng.sample(vocabulary, 12)) for _ in range(10)]
+    filler = [" ".join(rng.sample(vocabulary, rng.randint(3, 6))) for _ in range(60)]
+    texts = article + filler + article  # the restatement starts 70 paragraphs after the article
+    terms = [_tokens(t)[1] for t in texts]
+    assert _restated(texts, terms)[1] == 1.0
+    monkeypatch.setattr(features, "RESTATED_REACH", 40)
+    assert _restated(texts, terms) == _restated_every_pair(texts, reach=40)
+    assert _restated(texts, terms)[1] < 1.0
+    for k in range(20):  # the index and the definition agree under a short reach too
+        texts = [" ".join(rng.sample(vocabulary, rng.randint(3, 20))) for _ in range(rng.randint(20, 90))]
+        texts += [rng.choice(texts[:20]) for _ in range(4)]
+        assert _restated(texts, [_tokens(t)[1] for t in texts]) == _restated_every_pair(texts, reach=40)
 
 
 def test_quantile_is_numpys():

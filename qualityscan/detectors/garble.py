@@ -481,14 +481,32 @@ CHAR_NGRAM_ORDERS = (2, 3, 4)
 CHAR_NGRAM_BITS = 18
 
 
+#: :func:`hashed_char_ngrams` works on runs of texts of about this many bytes at a time, so a
+#: huge document's n-gram arrays (some 40 bytes per byte of text) stay a bounded size.
+CHAR_NGRAM_CHUNK_BYTES = 1 << 20
+
+
 def hashed_char_ngrams(texts: Sequence[str]) -> sparse.csr_matrix:
     """Sublinear term frequencies of the hashed 2-4-byte n-grams of each (folded) text, one
-    row per text; computed with numpy over all texts at once (Fibonacci hashing of the packed
-    bytes, the order mixed in), about ten times faster than scikit-learn's Python analyser."""
+    row per text; computed with numpy over many texts at once (Fibonacci hashing of the packed
+    bytes, the order mixed in), about ten times faster than scikit-learn's Python analyser.
+    Rows are independent: runs of texts of about :data:`CHAR_NGRAM_CHUNK_BYTES` are computed
+    one after the other and stacked."""
     encoded = [t.lower().encode("utf-8") for t in texts]
     size = 2 ** CHAR_NGRAM_BITS
     if not encoded:
         return sparse.csr_matrix((0, size))
+    chunks, first, used = [], 0, 0
+    for i, e in enumerate(encoded):
+        used += len(e) + 1
+        if used >= CHAR_NGRAM_CHUNK_BYTES or i == len(encoded) - 1:
+            chunks.append(_hashed_rows(encoded[first:i + 1], size))
+            first, used = i + 1, 0
+    return chunks[0] if len(chunks) == 1 else sparse.vstack(chunks, format="csr")
+
+
+def _hashed_rows(encoded: list[bytes], size: int) -> sparse.csr_matrix:
+    """:func:`hashed_char_ngrams` of some lower-cased, UTF-8 encoded texts."""
     lengths = np.fromiter((len(e) + 1 for e in encoded), dtype=np.int64, count=len(encoded))
     data = np.frombuffer(b"\x00".join(encoded) + b"\x00", dtype=np.uint8).astype(np.uint64)
     row = np.repeat(np.arange(len(encoded)), lengths)
@@ -993,10 +1011,7 @@ def _variants(mentions: list[list[list[Mention]]], titled: list[bool], res: Reso
                 multi_seen.setdefault(key, i)
     names = [n for n in single if len(n) >= 5]
     main_of: dict[str, str] = {}
-    lowered = [n.lower() for n in names]
-    close = np.argwhere(np.triu(cdist(lowered, lowered, scorer=Levenshtein.distance, score_cutoff=2,
-                                      dtype=np.int32) <= 2, k=1)) if names else []
-    for i, j in close:
+    for i, j in _close_pairs([n.lower() for n in names]):
         a, b = names[i], names[j]
         if _similar_single(a, b, res):
             main, var = (a, b) if (single[a], -first_seen[a]) >= (single[b], -first_seen[b]) else (b, a)
@@ -1020,26 +1035,41 @@ def _variants(mentions: list[list[list[Mention]]], titled: list[bool], res: Reso
         return None
 
     alike: dict[tuple[str, ...], tuple[int, str] | None] = {}
+    # main spellings a split name may join up to, in order, and by their first three letters
+    joinable = [cand for cand, c in single.items() if c >= 2 and len(cand) >= 5]
+    by_prefix: dict[str, list[str]] = {}
+    for cand in joinable:
+        by_prefix.setdefault(cand.lower()[:3], []).append(cand)
+    occurrences: dict[str, list[int]] = {}  # filled when the first variant is found
+    first_bigram: dict[str, int] = {}  # token -> paragraph of the first bigram holding it
+
+    def ref_of(name: str, current: int) -> int:
+        if not occurrences:
+            occurrences.update(_occurrences(mentions))
+        return _ref(first_seen[name], current, occurrences[name])
+
     found: list[NameVariant] = []
     for pi, runs in enumerate(mentions):
         for run in runs:
             for k, t in enumerate(run):
                 main = main_of.get(t.text)
                 if main:
-                    found.append(NameVariant(pi, t.start, t.end, t.text, main, _ref(first_seen[main], pi, mentions, main)))
+                    found.append(NameVariant(pi, t.start, t.end, t.text, main, ref_of(main, pi)))
                     continue
                 # split name: "Blink He" for "Blinken"
                 nxt = run[k + 1].text if k + 1 < len(run) else ""
                 if nxt and len(nxt) <= 3 and single[t.text] <= 1 and \
                         (nxt.lower() in FUNCTION_WORDS or nxt.lower() not in res.counts):
-                    joined = t.text + nxt.lower()
-                    for cand, c in single.items():
-                        if c >= 2 and cand not in (t.text, run[k + 1].text) and len(cand) >= 5 \
-                                and Levenshtein.distance(joined.lower(), cand.lower()) <= 2 \
-                                and cand.lower().startswith(t.text.lower()[:3]):
+                    joined = (t.text + nxt.lower()).lower()
+                    prefix = t.text.lower()[:3]
+                    pool = by_prefix.get(prefix, ()) if len(prefix) == 3 else \
+                        [c for c in joinable if c.lower().startswith(prefix)]
+                    for cand in pool:
+                        if cand not in (t.text, run[k + 1].text) \
+                                and Levenshtein.distance(joined, cand.lower(), score_cutoff=2) <= 2:
                             found.append(NameVariant(pi, t.start, run[k + 1].end,
                                                      f"{t.text} {run[k + 1].text}", cand,
-                                                     _ref(first_seen[cand], pi, mentions, cand)))
+                                                     ref_of(cand, pi)))
                             break
             # a name whose part sounds like the same part of a more frequent name
             # ("Chen Gang" beside "Qin Gang"): matches around one token are merged into one span
@@ -1055,19 +1085,70 @@ def _variants(mentions: list[list[list[Mention]]], titled: list[bool], res: Reso
             for v, (lo, hi, b) in varied.items():
                 words = [t.text for t in run[lo:hi + 1]]
                 main = " ".join(b if i == v else w for i, w in zip(range(lo, hi + 1), words))
-                ref = next((multi_seen[key] for key in multi if b in key), pi)
+                if not first_bigram:
+                    for key in multi:
+                        for token in key:
+                            first_bigram.setdefault(token, multi_seen[key])
+                ref = first_bigram.get(b, pi)
                 found.append(NameVariant(pi, run[lo].start, run[hi].end, " ".join(words), main, ref))
     return found
 
 
-def _ref(first: int, current: int, mentions: list[list[list[Mention]]], name: str) -> int:
-    """A paragraph other than ``current`` holding ``name`` (the first one, when possible)."""
+#: Up to this many names, :func:`_close_pairs` compares every pair directly.
+_DIRECT_PAIRS = 1000
+
+
+def _close_pairs(words: list[str]) -> list[tuple[int, int]]:
+    """Index pairs ``(i, j)``, ``i < j``, in order, of ``words`` that may be spelling variants
+    under :func:`_similar_single`: every pair within edit distance 1, and within 2 when both
+    words have at least 7 letters (it may return more pairs; they are checked there).
+
+    Few words: one all-pairs distance matrix. Many (a huge document's names): pairs that share
+    a deletion variant (at most one letter deleted, two from words of 7 letters or more) are
+    the only candidates (the symmetric-delete index of SymSpell, Garbe 2012), so the cost
+    grows with the number of words, not its square."""
+    if len(words) <= _DIRECT_PAIRS:
+        if not words:
+            return []
+        close = cdist(words, words, scorer=Levenshtein.distance, score_cutoff=2, dtype=np.int32) <= 2
+        return [(int(i), int(j)) for i, j in np.argwhere(np.triu(close, k=1))]
+    keys: dict[str, list[int]] = {}
+    for i, word in enumerate(words):
+        for key in _deletions(word, 2 if len(word) >= 7 else 1):
+            keys.setdefault(key, []).append(i)
+    candidates = {pair for group in keys.values() if len(group) > 1 for pair in itertools.combinations(group, 2)}
+    return sorted((i, j) for i, j in candidates
+                  if Levenshtein.distance(words[i], words[j], score_cutoff=2) <= (2 if min(len(words[i]), len(words[j])) >= 7 else 1))
+
+
+def _deletions(word: str, k: int) -> set[str]:
+    """``word`` and every string made from it by deleting up to ``k`` characters."""
+    out = {word}
+    frontier = {word}
+    for _ in range(k):
+        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
+        out |= frontier
+    return out
+
+
+def _occurrences(mentions: list[list[list[Mention]]]) -> dict[str, list[int]]:
+    """Each mentioned token's first two paragraphs (fewer if it is in fewer)."""
+    out: dict[str, list[int]] = {}
+    for i, runs in enumerate(mentions):
+        for run in runs:
+            for t in run:
+                seen = out.setdefault(t.text, [])
+                if len(seen) < 2 and (not seen or seen[-1] != i):
+                    seen.append(i)
+    return out
+
+
+def _ref(first: int, current: int, occurrences: list[int]) -> int:
+    """A paragraph other than ``current`` holding a name (the first one, when possible), given
+    the first paragraph counted for it and the first two it occurs in (:func:`_occurrences`)."""
     if first != current:
         return first
-    for i, runs in enumerate(mentions):
-        if i != current and any(t.text == name for run in runs for t in run):
-            return i
-    return first
+    return next((i for i in occurrences if i != current), first)
 
 
 # --------------------------------------------------------------------------------------------

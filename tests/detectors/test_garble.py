@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qualityscan.detectors import create
+from qualityscan.detectors import create, garble
 from qualityscan.detectors.garble import (
     _DOT_GLUE,
     _STRAY,
@@ -27,6 +27,8 @@ from qualityscan.detectors.garble import (
     KeyIndex,
     NGramLM,
     Resources,
+    _close_pairs,
+    _ref,
     _segment_worst,
     _shape_flags,
     batch_features,
@@ -218,6 +220,16 @@ def test_hashed_char_ngrams_match_a_direct_count():
         row = x.getrow(i)
         assert dict(zip(row.indices.tolist(), row.data.tolist())) == pytest.approx(
             {h: 1 + np.log(c) for h, c in counts.items()}, rel=0, abs=1e-12)
+
+
+def test_hashed_char_ngrams_are_the_same_computed_in_chunks(monkeypatch):
+    texts = [f"Paragraph {k} caf\u00e9 " + "abc " * (k % 7) for k in range(200)]
+    whole = hashed_char_ngrams(texts)
+    monkeypatch.setattr(garble, "CHAR_NGRAM_CHUNK_BYTES", 100)
+    chunked = hashed_char_ngrams(texts)
+    assert chunked.shape == whole.shape and chunked.has_canonical_format
+    for attr in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(chunked, attr), getattr(whole, attr))
 
 
 # -- language model --------------------------------------------------------------------------
@@ -415,6 +427,47 @@ def test_name_variants_sound_alike_part(res):
            "Later Chen Gang held a phone call with the envoy."]
     found = name_variants(doc, res)
     assert [(v.variant, v.main, v.paragraph, v.main_paragraph) for v in found] == [("Chen Gang", "Qin Gang", 2, 0)]
+
+
+def _variant_pairs(words, pairs):
+    """The pairs :func:`_similar_single` can accept: distance 1, or 2 between words of 7+ letters."""
+    return [(i, j) for i, j in pairs
+            if (d := garble.Levenshtein.distance(words[i], words[j])) == 1
+            or (d == 2 and min(len(words[i]), len(words[j])) >= 7)]
+
+
+def test_close_pairs_index_finds_the_pairs_of_the_direct_comparison(monkeypatch):
+    rng = np.random.default_rng(7)
+    letters = list("abcdeghiklmnorstuy")
+    words = list(dict.fromkeys("".join(rng.choice(letters, size=rng.integers(5, 12))) for _ in range(600)))
+    for w in words[:150]:  # respellings: one letter changed, dropped, or two changed
+        i = int(rng.integers(len(w)))
+        words += [w[:i] + "z" + w[i + 1:], w[:i] + w[i + 1:], w[:i] + "zq" + w[i + 2:]]
+    words = list(dict.fromkeys(words))
+    monkeypatch.setattr(garble, "_DIRECT_PAIRS", 10 ** 9)
+    direct = _close_pairs(words)
+    monkeypatch.setattr(garble, "_DIRECT_PAIRS", 0)
+    indexed = _close_pairs(words)
+    assert indexed == sorted(indexed) and set(indexed) <= set(direct)
+    assert _variant_pairs(words, indexed) == _variant_pairs(words, direct) and len(_variant_pairs(words, direct)) > 100
+
+
+def test_name_variants_are_the_same_with_the_index(res, monkeypatch):
+    doc = [f"Officials from Westbrook{k:03d} met Minister Harrowgate in the capital." for k in range(40)]
+    doc += ["Minister Harrowgate spoke on Friday.", "Later Minister Harowgate left.", "Anthony Blinken arrived.",
+            "Blinken met officials.", "Anthony Blink He left on Monday."]
+    monkeypatch.setattr(garble, "_DIRECT_PAIRS", 10 ** 9)
+    direct = name_variants(doc, res)
+    monkeypatch.setattr(garble, "_DIRECT_PAIRS", 0)
+    assert name_variants(doc, res) == direct
+    assert {(v.variant, v.main) for v in direct} >= {("Harowgate", "Harrowgate"), ("Blink He", "Blinken")}
+
+
+def test_ref_points_at_another_paragraph_holding_the_name():
+    assert _ref(0, 3, [0, 3]) == 0  # its first paragraph, when that is another one
+    assert _ref(2, 2, [2, 5]) == 5  # else the next paragraph holding it
+    assert _ref(1, 1, [0, 1]) == 0  # a headline mention counts as a place to point at
+    assert _ref(4, 4, [4]) == 4  # nowhere else: the paragraph itself
 
 
 @pytest.mark.parametrize("doc", [
