@@ -128,8 +128,8 @@ def paragraph_document(corpus: Path, n: int) -> str:
     cycled only after that. (A document that repeats itself is dropped at once by datatrove's
     repetition filter, which would make its time meaningless.)"""
     paragraphs: list[str] = []
+    seen: set[str] = set()
     for first in (True, False):
-        seen = set(paragraphs)
         with open(corpus, encoding="utf-8") as handle:
             for row in map(json.loads, handle):
                 if len(paragraphs) >= n:

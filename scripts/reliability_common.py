@@ -185,13 +185,18 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
                      for b in range(bins) if (idx == b).any()))
 
 
+def _labels(docs: list[LabelledDoc]) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each document has a binary label, and the labels (-1 where none)."""
+    return (np.array([d.label is not None for d in docs]),
+            np.array([d.label if d.label is not None else -1 for d in docs]))
+
+
 def family_selections(docs: list[LabelledDoc]) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """``(family, positives, negatives)`` masks over ``docs`` of each per-source comparison: a
     family's unreliable documents against the same source's reliable ones (matched families)
     or against every reliable document but the evaluation-only dragnet pages (composed
     families); families lacking either side are left out."""
-    labelled = np.array([d.label is not None for d in docs])
-    y_all = np.array([d.label if d.label is not None else -1 for d in docs])
+    labelled, y_all = _labels(docs)
     fam = np.array([d.family for d in docs])
     pooled_pos = labelled & (y_all == 1) & (fam != "boilerplate_dragnet")
     out = []
@@ -266,8 +271,7 @@ def intervals(docs: list[LabelledDoc], scores: dict[str, np.ndarray], n_resample
               seed: int = BOOTSTRAP_SEED) -> dict[str, Any]:
     """Grouped-bootstrap 95 % intervals of the held-out AUCs of :func:`evaluate`: pooled for every
     scorer; per family for the model and for the paired difference model - ``paragraph_mean``."""
-    labelled = np.array([d.label is not None for d in docs])
-    y_all = np.array([d.label if d.label is not None else -1 for d in docs])
+    labelled, y_all = _labels(docs)
     groups = np.array([d.group for d in docs])
     aucs, skipped = bootstrap_aucs(y_all[labelled], {n: s[labelled] for n, s in scores.items()}, groups[labelled],
                                    n_resamples, seed)
@@ -291,8 +295,7 @@ def evaluate(docs: list[LabelledDoc], scores: dict[str, np.ndarray], rows: dict[
     """Held-out metrics of several scorers (``scores[name][i]`` = reliability of ``docs[i]``)."""
     from sklearn.metrics import brier_score_loss
 
-    labelled = np.array([d.label is not None for d in docs])
-    y_all = np.array([d.label if d.label is not None else -1 for d in docs])
+    labelled, y_all = _labels(docs)
     out: dict[str, Any] = {"n_documents": len(docs), "n_labelled": int(labelled.sum())}
     model = scores["model"]
     y = y_all[labelled]
