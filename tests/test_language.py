@@ -1,9 +1,7 @@
 import gzip
 import json
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from qualityscan.language import _FEATURE_BYTES, MAX_CHARS, _identifier, identify
 
@@ -19,7 +17,6 @@ def test_short_text_is_unknown():
 
 # --- the numpy automaton walk ---------------------------------------------------------------
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SAMPLES = [
     "The foreign minister arrived in Beijing on Sunday for two days of talks.",
     "Der Außenminister traf am Sonntag zu zweitägigen Gesprächen in Peking ein.",
@@ -66,10 +63,8 @@ def test_no_feature_is_longer_than_the_walk_looks_back():
     assert seen.all() and depth <= _FEATURE_BYTES
 
 
-def test_identify_is_bit_identical_to_py3langid_on_real_documents():
-    path = DATA / "machine_text" / "machine_text.jsonl.gz"
-    if not path.is_file():
-        pytest.skip(f"{path} not found (shared data absent)")
+def test_identify_is_bit_identical_to_py3langid_on_real_documents(data_root):
+    path = data_root / "machine_text" / "machine_text.jsonl.gz"
     plain = _plain()
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         texts = [json.loads(line)["text"] for _, line in zip(range(150), handle)]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sys
 import unicodedata
 from pathlib import Path
 
@@ -45,10 +44,6 @@ from qualityscan.document import Block, Document, Paragraph
 from qualityscan.model import ModelIntegrityError, shipped_model_path
 from qualityscan.segment import segment
 
-ROOT = Path(__file__).resolve().parents[2]
-SEEDS = ROOT / "seeds"
-DATA = ROOT.parent / "shared" / "data"
-
 
 def doc_of(text: str, id: str = "t", language: str | None = "en") -> Document:
     doc = segment(Document(id=id, source=id, text=text))
@@ -56,9 +51,13 @@ def doc_of(text: str, id: str = "t", language: str | None = "en") -> Document:
     return doc
 
 
-def seed(prefix: str) -> Document:
-    path = next(SEEDS.glob(f"{prefix}_*.txt"))
-    return doc_of(path.read_text(encoding="utf-8"), prefix)
+@pytest.fixture(scope="module")
+def seed(seeds_dir: Path):
+    def load(prefix: str) -> Document:
+        path = next(seeds_dir.glob(f"{prefix}_*.txt"))
+        return doc_of(path.read_text(encoding="utf-8"), prefix)
+
+    return load
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +204,7 @@ CHROME = {
 
 
 @pytest.mark.parametrize("prefix", sorted(CHROME))
-def test_seed_chrome_scores_high_with_evidence(detector: BoilerplateDetector, prefix: str) -> None:
+def test_seed_chrome_scores_high_with_evidence(detector: BoilerplateDetector, seed, prefix: str) -> None:
     results = scored(detector, seed(prefix))
     for start in CHROME[prefix]:
         text = next(t for t in results if t.startswith(start))
@@ -215,7 +214,7 @@ def test_seed_chrome_scores_high_with_evidence(detector: BoilerplateDetector, pr
 
 
 @pytest.mark.parametrize("prefix", ["000", "001", "002", "003", "004"])
-def test_seed_article_paragraphs_score_low(detector: BoilerplateDetector, prefix: str) -> None:
+def test_seed_article_paragraphs_score_low(detector: BoilerplateDetector, seed, prefix: str) -> None:
     results = scored(detector, seed(prefix))
     article = [(t, s) for t, (s, _) in results.items()
                if len(t.split()) >= 30 and not t.startswith("Content Creator")
@@ -225,7 +224,7 @@ def test_seed_article_paragraphs_score_low(detector: BoilerplateDetector, prefix
     assert len(high) <= len(article) // 20, high
 
 
-def test_evidence_spans_and_phrase(detector: BoilerplateDetector) -> None:
+def test_evidence_spans_and_phrase(detector: BoilerplateDetector, seed) -> None:
     doc = seed("002")
     result = detector.score(doc)
     i = next(p.index for p in doc.paragraphs if p.text == "Leave a Reply")
@@ -235,7 +234,7 @@ def test_evidence_spans_and_phrase(detector: BoilerplateDetector) -> None:
         assert doc.paragraphs[i].start <= e.span[0] < e.span[1] <= doc.paragraphs[i].end
 
 
-def test_aggregate_is_share_of_text(detector: BoilerplateDetector) -> None:
+def test_aggregate_is_share_of_text(detector: BoilerplateDetector, seed) -> None:
     doc = seed("003")
     result = detector.score(doc)
     share = detector.aggregate(doc, result)
@@ -363,7 +362,7 @@ def test_all_chrome_document_stays_flagged(detector: BoilerplateDetector) -> Non
     assert min(result.scores) >= 0.5
 
 
-def test_score_many_equals_score(detector: BoilerplateDetector) -> None:
+def test_score_many_equals_score(detector: BoilerplateDetector, seed) -> None:
     docs = [seed(prefix) for prefix in ("000", "001", "002", "003", "004")]
     corpus = CorpusStats()
     for d in docs:
@@ -376,7 +375,7 @@ def test_score_many_equals_score(detector: BoilerplateDetector) -> None:
     assert [r.scores for r in reversed_batch] == [r.scores for r in together]
 
 
-def test_stacked_documents_get_the_rows_each_gets_alone() -> None:
+def test_stacked_documents_get_the_rows_each_gets_alone(seed) -> None:
     # a batch's positions, windows, neighbours and sums stay inside each document, bit for bit
     from qualityscan import readers
     page = readers.document_from_html(
@@ -419,15 +418,14 @@ def test_tampered_model_is_refused(tmp_path: Path) -> None:
 
 # -- held-out data -------------------------------------------------------------------------------
 
-def test_held_out_pages_beat_phrase_list(detector: BoilerplateDetector) -> None:
-    if not (DATA / "boilerplate" / "pages.jsonl.gz").is_file():
-        pytest.skip(f"boilerplate data not found at {DATA / 'boilerplate'} (../shared/data beside the checkout)")
-    sys.path.insert(0, str(ROOT / "scripts"))
+def test_held_out_pages_beat_phrase_list(detector: BoilerplateDetector, data_root: Path) -> None:
+    if not (data_root / "boilerplate" / "pages.jsonl.gz").is_file():
+        pytest.skip(f"boilerplate data not found at {data_root / 'boilerplate'}")
     from boilerplate_data import load_pages
 
     meta = json.loads(shipped_model_path("boilerplate").with_suffix(".json").read_text())
     fold = meta["metrics"]["held_out_fold"]
-    pages = load_pages(DATA, lambda m: m["fold"] == fold and m["source"] == "scrapinghub", limit=12)
+    pages = load_pages(data_root, lambda m: m["fold"] == fold and m["source"] == "scrapinghub", limit=12)
     y, model_flag, phrase_flag = [], [], []
     for page in pages:
         plain = page.plain()
@@ -450,7 +448,6 @@ def test_held_out_pages_beat_phrase_list(detector: BoilerplateDetector) -> None:
 def test_evaluation_pools_folds_by_adding_tallies() -> None:
     """The cross-fold check pools folds by adding ``tally`` sums: that must give the same
     figures as summarising all pages at once."""
-    sys.path.insert(0, str(ROOT / "scripts"))
     from boilerplate_data import Page
     from evaluate_boilerplate import finish, summarise, tally
 

@@ -49,10 +49,6 @@ from qualityscan.document import Document
 from qualityscan.model import ModelError, ModelIntegrityError, shipped_model_path
 from qualityscan.segment import segment
 
-ROOT = Path(__file__).resolve().parents[2]
-SEEDS = ROOT / "seeds"
-DATA = ROOT.parent / "shared" / "data"
-
 
 @pytest.fixture(scope="module")
 def res():
@@ -63,9 +59,13 @@ def kinds(findings, kind):
     return [f for f in findings if f.kind == kind]
 
 
-def seed_paragraphs(prefix: str) -> list[str]:
-    path = next(SEEDS.glob(f"{prefix}_*.txt"))
-    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+@pytest.fixture(scope="module")
+def seed_paragraphs(seeds_dir: Path):
+    def load(prefix: str) -> list[str]:
+        path = next(seeds_dir.glob(f"{prefix}_*.txt"))
+        return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    return load
 
 
 # -- text handling ---------------------------------------------------------------------------
@@ -193,7 +193,7 @@ SHAPE_TOKENS = ["I", "i", "a", "A", "The", "THE", "of", "Of", "OF", "'s", "John'
                 "\u4e2d\u6587", "\u216b", "x", "xyz", "McDonald", "NATO", "Who's", "an", "AN", "In", "by", "\u00df"]
 
 
-def test_shape_flags_match_the_plain_definition(res):
+def test_shape_flags_match_the_plain_definition(res, seed_paragraphs):
     tokens = SHAPE_TOKENS + token_table([fold(p) for name in ("000", "001", "002") for p in
                                          seed_paragraphs(name)]).types
     assert [_shape_flags(t) for t in tokens] == [plain_shape_flags(t) for t in tokens]
@@ -518,7 +518,7 @@ def test_model_hash_is_checked(tmp_path):
 # -- seeds -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def seed_scores():
+def seed_scores(seed_paragraphs):
     det = GarbleDetector()
     out = {}
     for prefix in ("001", "002", "003", "004"):
@@ -545,7 +545,7 @@ def test_seed_name_variant_evidence(seed_scores):
     assert any("'Blink He'" in f.message for fs in findings for f in kinds(fs, "name"))
 
 
-def test_seed_composed_document_links_chen_and_qin(res):
+def test_seed_composed_document_links_chen_and_qin(res, seed_paragraphs):
     """Two scraped versions of one story in one file (seed 002's paragraphs, then seed 004's)."""
     paras = seed_paragraphs("002") + seed_paragraphs("004")
     found = [v for v in name_variants(paras, res) if "Gang" in v.variant]
@@ -553,14 +553,14 @@ def test_seed_composed_document_links_chen_and_qin(res):
     assert "Qin Gang" in paras[found[0].main_paragraph]
 
 
-def test_detector_evidence_on_seed_document():
-    text = (SEEDS / next(p.name for p in SEEDS.glob("004_*.txt"))).read_text(encoding="utf-8")
+def test_detector_evidence_on_seed_document(seeds_dir: Path):
+    text = (seeds_dir / next(p.name for p in seeds_dir.glob("004_*.txt"))).read_text(encoding="utf-8")
     doc = segment(Document("004", "seed", text))
     result = GarbleDetector().score(doc)
     names = [e for items in result.evidence for e in items if "'Brinken'" in e.message]
     assert names and all(text[e.span[0]:e.span[1]] == "Brinken" for e in names)
     assert float(np.mean(result.scores)) > 0.5
-    text = (SEEDS / next(p.name for p in SEEDS.glob("002_*.txt"))).read_text(encoding="utf-8")
+    text = (seeds_dir / next(p.name for p in seeds_dir.glob("002_*.txt"))).read_text(encoding="utf-8")
     result = GarbleDetector().score(segment(Document("002", "seed", text)))
     split = [e for items in result.evidence for e in items if "'Blink He'" in e.message]
     assert split and text[split[0].span[0]:split[0].span[1]] == "Blink He"
@@ -569,16 +569,11 @@ def test_detector_evidence_on_seed_document():
 
 # -- shared data -----------------------------------------------------------------------------
 
-def test_few_false_positives_on_held_out_human_news():
-    if not (DATA / "machine_text" / "machine_text.jsonl.gz").is_file():
-        pytest.skip(f"shared data not found at {DATA}")
-    import sys
-
-    sys.path.insert(0, str(ROOT / "scripts"))
+def test_few_false_positives_on_held_out_human_news(data_root: Path):
     from train_garble import read_jsonl, repair_flattened, split_sentences_into_paragraphs, stable_bucket
 
     det = GarbleDetector()
-    rows = read_jsonl(DATA / "machine_text" / "machine_text.jsonl.gz")
+    rows = read_jsonl(data_root / "machine_text" / "machine_text.jsonl.gz")
     news = [r for r in rows if r["label"] == "human" and stable_bucket(r["group"]) == 0][:40]
     scores = np.concatenate([det.predict(split_sentences_into_paragraphs(repair_flattened(r["text_full"]), 3))[0]
                              for r in news])

@@ -15,9 +15,6 @@ from qualityscan.detectors.prompt_leak import PromptLeakDetector
 from qualityscan.document import Document
 from qualityscan.segment import segment
 
-REPO = Path(__file__).resolve().parents[2]
-SEEDS = REPO / "seeds"
-DATA = REPO.parent / "shared" / "data"
 FLAG = 0.5  # the flag threshold documented in docs/evaluation/prompt_leak.md
 
 PROSE = ("The talks lasted for several hours and both sides described them as candid and "
@@ -46,9 +43,13 @@ def assert_spans_exact(doc: Document, evidence, phrase: str) -> None:
         assert doc.text[e.span[0]:e.span[1]].strip()
 
 
-def seed_doc(prefix: str) -> Document:
-    [path] = sorted(SEEDS.glob(f"{prefix}_*.txt"))
-    return segment(Document(id=path.name, source=str(path), text=path.read_text(encoding="utf-8")))
+@pytest.fixture(scope="module")
+def seed_doc(seeds_dir: Path):
+    def load(prefix: str) -> Document:
+        [path] = sorted(seeds_dir.glob(f"{prefix}_*.txt"))
+        return segment(Document(id=path.name, source=str(path), text=path.read_text(encoding="utf-8")))
+
+    return load
 
 
 def flagged_texts(doc: Document) -> list[tuple[float, str]]:
@@ -58,12 +59,12 @@ def flagged_texts(doc: Document) -> list[tuple[float, str]]:
 
 
 # --- the seeds ---------------------------------------------------------------------------
-def test_seed_summarize_instruction_is_flagged_with_its_span():
+def test_seed_summarize_instruction_is_flagged_with_its_span(seed_doc):
     hits = flagged_texts(seed_doc("004"))
     assert any(t == "Summarize this content to 100 words" and s >= 0.9 for s, t in hits), hits
 
 
-def test_seed_glued_title_date_header_and_bare_question_are_flagged():
+def test_seed_glued_title_date_header_and_bare_question_are_flagged(seed_doc):
     doc = seed_doc("000")
     hits = flagged_texts(doc)
     texts = [t for _, t in hits]
@@ -76,13 +77,13 @@ def test_seed_glued_title_date_header_and_bare_question_are_flagged():
     assert doc.text[title.span[0] - len("stability."):title.span[0]] == "stability."
 
 
-def test_seed_opinion_piece_label_is_flagged():
+def test_seed_opinion_piece_label_is_flagged(seed_doc):
     texts = [t for _, t in flagged_texts(seed_doc("003"))]
     assert any(t.startswith("Opinion Piece: A Delicate Balancing Act") for t in texts), texts
 
 
 @pytest.mark.parametrize("prefix", ["001", "002"])
-def test_seeds_without_leaked_instructions_stay_below_the_flag(prefix):
+def test_seeds_without_leaked_instructions_stay_below_the_flag(seed_doc, prefix):
     doc = seed_doc(prefix)
     assert DETECTOR.aggregate(doc, DETECTOR.score(doc)) < FLAG
 
@@ -229,8 +230,6 @@ def test_scores_are_bounded_and_spans_inside_their_paragraph(text):
 
 # --- real data (skipped when ../shared/data is absent) -----------------------------------
 def _rows(path: Path, n: int):
-    if not path.is_file():
-        pytest.skip(f"{path} not found: shared data is absent")
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         for i, line in enumerate(handle):
             if i >= n:
@@ -238,8 +237,8 @@ def _rows(path: Path, n: int):
             yield json.loads(line)
 
 
-def test_real_chat_preambles_are_flagged():
-    rows = [r for r in _rows(DATA / "prompt_leak" / "examples.jsonl.gz", 400)
+def test_real_chat_preambles_are_flagged(data_root: Path):
+    rows = [r for r in _rows(data_root / "prompt_leak" / "examples.jsonl.gz", 400)
             if r["residue_span"].lower().startswith(("sure", "here", "title:", "of course", "[assistant]"))]
     hits = 0
     for r in rows:
@@ -248,20 +247,21 @@ def test_real_chat_preambles_are_flagged():
     assert rows and hits / len(rows) >= 0.9, (hits, len(rows))
 
 
-def test_human_news_articles_are_not_flagged():
-    rows = [r for r in _rows(DATA / "machine_text" / "machine_text.jsonl.gz", 2000) if r["label"] == "human"]
+def test_human_news_articles_are_not_flagged(data_root: Path):
+    rows = [r for r in _rows(data_root / "machine_text" / "machine_text.jsonl.gz", 2000)
+            if r["label"] == "human"]
     flagged = [r["id"] for r in rows if max(scored(r["text"])[1].scores, default=0.0) >= FLAG]
     assert rows and len(flagged) <= 0.01 * len(rows), flagged
 
 
-def test_fast_prechecks_change_no_result(monkeypatch):
+def test_fast_prechecks_change_no_result(monkeypatch, seeds_dir: Path):
     """Rule.triggers, Rule.words and Rule.requires only skip regexes that could not match: same
     output without them."""
     from dataclasses import replace
 
     import qualityscan.detectors.prompt_leak as module
 
-    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+    texts = [p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))]
     lines = [line for line, _ in ENGLISH_LEAKS + MULTILINGUAL_LEAKS] + ORDINARY_NEWS
     texts += [f"{PROSE}\n{line}\n{PROSE}" for line in lines]
     before = [_outputs(t) for t in texts]
@@ -269,14 +269,14 @@ def test_fast_prechecks_change_no_result(monkeypatch):
     assert [_outputs(t) for t in texts] == before
 
 
-def test_fast_prechecks_change_no_result_on_real_documents(monkeypatch):
+def test_fast_prechecks_change_no_result_on_real_documents(monkeypatch, data_root: Path):
     """The same on real LLM outputs with chat residue and on human news."""
     from dataclasses import replace
 
     import qualityscan.detectors.prompt_leak as module
 
-    texts = [r["text"] for r in _rows(DATA / "prompt_leak" / "examples.jsonl.gz", 150)]
-    texts += [r["text"] for r in _rows(DATA / "machine_text" / "machine_text.jsonl.gz", 150)]
+    texts = [r["text"] for r in _rows(data_root / "prompt_leak" / "examples.jsonl.gz", 150)]
+    texts += [r["text"] for r in _rows(data_root / "machine_text" / "machine_text.jsonl.gz", 150)]
     before = [_outputs(t) for t in texts]
     assert sum(max(scores, default=0.0) >= FLAG for scores, _ in before) >= 50
     monkeypatch.setattr(module, "RULES", tuple(replace(r, triggers=(), words=frozenset(), requires=()) for r in module.RULES))

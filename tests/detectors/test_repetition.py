@@ -40,9 +40,6 @@ from qualityscan.document import Document
 from qualityscan.model import ModelError, ModelIntegrityError, shipped_model_path
 from qualityscan.segment import segment
 
-ROOT = Path(__file__).resolve().parents[2]
-SEEDS = ROOT / "seeds"
-
 ARTICLE = [
     ("Harbour Council approved a budget of 48 million pounds on Tuesday after a four-hour "
     "debate about library closures and bus subsidies in the northern districts."),
@@ -312,10 +309,14 @@ def test_missing_and_tampered_model_are_refused(tmp_path):
 
 # -- seeds ------------------------------------------------------------------------------------------
 
-def seed(prefix: str):
-    path = next(SEEDS.glob(f"{prefix}_*.txt"))
-    doc = segment(Document(path.name, str(path), path.read_text(encoding="utf-8")))
-    return doc, RepetitionDetector().score(doc)
+@pytest.fixture(scope="module")
+def seed(seeds_dir: Path):
+    def load(prefix: str):
+        path = next(seeds_dir.glob(f"{prefix}_*.txt"))
+        doc = segment(Document(path.name, str(path), path.read_text(encoding="utf-8")))
+        return doc, RepetitionDetector().score(doc)
+
+    return load
 
 
 def first_index(doc: Document, start: str) -> int:
@@ -332,7 +333,7 @@ def assert_evidence_points_back(doc, res, indices, lo, hi):
             assert shared_content(doc.paragraphs[i].text, doc.paragraphs[e.ref].text)
 
 
-def test_seed_pasted_twice_with_glued_paragraphs():
+def test_seed_pasted_twice_with_glued_paragraphs(seed):
     doc, res = seed("004")
     second = first_index(doc, "Summarize this content") + 1
     end = first_index(doc, "trending news")
@@ -344,7 +345,7 @@ def test_seed_pasted_twice_with_glued_paragraphs():
     assert sum(s < 0.5 for s in first) >= 0.9 * len(first)
 
 
-def test_seed_summary_restating_the_article():
+def test_seed_summary_restating_the_article(seed):
     doc, res = seed("000")
     summary = first_index(doc, "Blinken has embarked on a visit")
     end = first_index(doc, "In this highly volatile time")
@@ -354,7 +355,7 @@ def test_seed_summary_restating_the_article():
     assert max(res.scores[:title]) < 0.3
 
 
-def test_seed_opinion_piece_recycling_the_news_piece():
+def test_seed_opinion_piece_recycling_the_news_piece(seed):
     doc, res = seed("003")
     opinion = first_index(doc, "Opinion Piece")
     news = [res.scores[i] for i in range(1, opinion)]
@@ -599,11 +600,11 @@ for path in sorted(Path(sys.argv[1]).glob("*.txt")):
 """
 
 
-def test_scores_do_not_depend_on_the_string_hash_seed():
+def test_scores_do_not_depend_on_the_string_hash_seed(seeds_dir: Path):
     """Sums over term sets are exact (``math.fsum``), so set iteration order, which follows
     Python's per-process string hashing, cannot change a score's last bits between runs."""
-    runs = [subprocess.run([sys.executable, "-c", _RAW_SCORES, str(SEEDS)], capture_output=True, text=True,
-                           check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+    runs = [subprocess.run([sys.executable, "-c", _RAW_SCORES, str(seeds_dir)], capture_output=True,
+                           text=True, check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
             for seed in ("0", "1", "2")]
-    assert runs[0].count("\n") == len(list(SEEDS.glob("*.txt")))
+    assert runs[0].count("\n") == len(list(seeds_dir.glob("*.txt")))
     assert runs[0] == runs[1] == runs[2]

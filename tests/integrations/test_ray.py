@@ -26,9 +26,9 @@ from qualityscan.scanner import Scanner
 
 
 @pytest.fixture(scope="module")
-def rows(seeds_dir: Path) -> list[dict]:
+def rows(seeds_dir: Path, optional_data_root: Path) -> list[dict]:
     out = [{"doc": f"seed-{p.stem}", "text": p.read_text(encoding="utf-8")} for p in sorted(seeds_dir.glob("*.txt"))]
-    data = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "machine_text" / "machine_text.jsonl.gz"
+    data = optional_data_root / "machine_text" / "machine_text.jsonl.gz"
     if data.is_file():
         with gzip.open(data, "rt", encoding="utf-8") as handle:
             for _, line in zip(range(15), handle):

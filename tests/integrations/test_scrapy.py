@@ -82,13 +82,14 @@ def _seed_page(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Iterator[tuple[str, list[str]]]:
+def site(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path,
+         optional_data_root: Path) -> Iterator[tuple[str, list[str]]]:
     root = tmp_path_factory.mktemp("site")
     pages = []
     for seed in sorted(seeds_dir.glob("*.txt")):
         (root / f"{seed.stem}.html").write_text(_seed_page(seed), encoding="utf-8")
         pages.append(f"{seed.stem}.html")
-    data = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "boilerplate" / "html" / "scrapinghub"
+    data = optional_data_root / "boilerplate" / "html" / "scrapinghub"
     if data.is_dir():  # without the data the crawl covers the seed pages only
         for source in sorted(data.glob("*.html.gz"))[:4]:
             name = source.name.removesuffix(".gz")

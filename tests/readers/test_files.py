@@ -12,7 +12,6 @@ import pytest
 
 from qualityscan.readers import ReadOptions, iter_documents, read_file, read_stream
 
-SEEDS = Path(__file__).parents[2] / "seeds"
 CAFE = "The café’s “naïve” menu — crème brûlée for €5.\nSecond line.\n"
 
 
@@ -286,13 +285,14 @@ def test_dash_reads_stdin(monkeypatch):
     assert _summary(iter_documents(["-"])) == [("<stdin>", "from stdin\n", [])]
 
 
-def test_seeds_read_cleanly():
-    docs = list(iter_documents([SEEDS]))
-    names = sorted(p.name for p in SEEDS.iterdir() if not p.name.startswith("."))
+def test_seeds_read_cleanly(seeds_dir: Path):
+    docs = list(iter_documents([seeds_dir]))
+    names = sorted(p.name for p in seeds_dir.iterdir() if not p.name.startswith("."))
     assert [d.id for d in docs] == names and len(docs) == 5
     for doc in docs:
         assert doc.errors == [] and doc.meta["encoding"] == "utf-8"
-        assert doc.text == (SEEDS / doc.id).read_text(encoding="utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        text = (seeds_dir / doc.id).read_text(encoding="utf-8")
+        assert doc.text == text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def test_open_failure_after_listing_is_an_error_document(tmp_path: Path, monkeypatch):

@@ -5,10 +5,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 from mqm_error_mix import CATEGORIES, error_mix
 

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-from sklearn.metrics import roc_auc_score
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-
 import reliability_common as common
 from compose import LabelledDoc
+from sklearn.metrics import roc_auc_score
 
 
 def test_weighted_aucs_match_sklearn_with_sample_weights_and_ties():

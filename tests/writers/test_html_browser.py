@@ -8,22 +8,17 @@ the detectors find.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import report_screenshot as browser
 
 from qualityscan.document import Document, Evidence, Report
 from qualityscan.segment import segment
 from qualityscan.writers import write_reports
 from qualityscan.writers.html import ARTIFACTS
 from qualityscan.writers.summary import FLAG_THRESHOLD
-
-ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("report_screenshot", ROOT / "scripts" / "report_screenshot.py")
-browser = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(browser)
 
 if (_reason := browser.missing_browser()) is not None:
     pytest.skip(f"no headless browser: {_reason}", allow_module_level=True)
