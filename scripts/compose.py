@@ -77,6 +77,10 @@ _CHAT_RESIDUE = re.compile(r"\b(?:Sure|Certainly)[,!]? here(?:'s| is)\b|\bHere(?
                            r"[\w -]{0,40}?\b(?:article|summary|version|text)\b"
                            r"|\[(?:assistant|user|system)\]\s*:|\blanguage model\b"
                            r"|\bI'm (?:not able|unable) to help\b", re.IGNORECASE)
+#: DetectRL's Yelp reviews lost the backslashes of their paragraph breaks: "\n\nOverall" became
+#: "nnOverall" in the original, and the round trip turned it into "NNI", "Nnit" or "nnThe".
+#: English has no word starting with "nn", so the prefix is removed on both sides.
+_LOST_BREAK = re.compile(r"(?<!\S)(?:nn|NN|Nn)(?=[A-Za-z])")
 #: Sources whose ground truth was retyped with hard line breaks inside paragraphs (CleanEval
 #: format, boilerplate README); blank lines separate their paragraphs.
 HARD_WRAPPED_SOURCES = frozenset({"cleaneval", "cleanportaleval"})
@@ -117,6 +121,12 @@ def paragraphs_from_flat(text: str, sentences_per_paragraph: int = 3) -> list[st
     sentences = [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
     return [" ".join(sentences[i:i + sentences_per_paragraph])
             for i in range(0, len(sentences), sentences_per_paragraph)]
+
+
+def detectrl_text(text: str, domain: str) -> str:
+    """A DetectRL text without the lost-paragraph-break residue of its Yelp reviews
+    (:data:`_LOST_BREAK`); other domains are returned unchanged ("NNPC" is a news word)."""
+    return _LOST_BREAK.sub("", text) if domain.startswith("review") else text
 
 
 def _key(text: str, words: int = 12) -> str:
@@ -300,7 +310,9 @@ def _back_translation(root: Path, keys: dict[str, str], docs: list[LabelledDoc])
     """``paraphrase/``: the reserved round-trip translations (not reliable) beside their
     originals (reliable): DetectRL news, reviews and stories (not arXiv abstracts, whose
     originals carry PDF line-join glue the round trip undoes), cut into three-sentence
-    paragraphs on both sides. The pair shares its article's group."""
+    paragraphs on both sides, Yelp reviews without their lost-break residue
+    (:func:`detectrl_text`). The pair shares its article's group and keeps the id and split
+    of its raw original."""
     for r in _jsonl(_need(root / "paraphrase" / "paraphrase_pairs.jsonl.gz")):
         if r["subset"] != "back_translation" or r["label"] != 1 or not round_trip_domain_usable(r["domain"]) \
                 or not reserved_back_translation(r["text_a"]) or _CHAT_RESIDUE.search(r["text_a"]):
@@ -309,7 +321,8 @@ def _back_translation(root: Path, keys: dict[str, str], docs: list[LabelledDoc])
         digest = _digest(r["text_a"])
         origin = "paraphrase/" + r["domain"].split()[0]
         for text, label, kind in ((r["text_a"], 1, "original"), (r["text_b"], 0, "round_trip")):
-            docs.append(LabelledDoc(f"bt:{digest}:{kind}", "\n".join(paragraphs_from_flat(text)),
+            paragraphs = paragraphs_from_flat(detectrl_text(text, r["domain"]))
+            docs.append(LabelledDoc(f"bt:{digest}:{kind}", "\n".join(paragraphs),
                                     "back_translation", f"{origin}/{kind}", label, float(label), group))
 
 

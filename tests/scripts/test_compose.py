@@ -6,14 +6,10 @@ from __future__ import annotations
 import gzip
 import json
 import random
-import sys
 from pathlib import Path
 
-import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-
 import compose
+import pytest
 
 
 def test_reservation_is_a_stable_third():
@@ -51,8 +47,8 @@ def test_garble_never_trains_on_a_reserved_pair(data_root: Path, pairs: list[dic
 def test_back_translation_family_is_the_reserved_pairs(data_root: Path, pairs: list[dict]):
     docs: list[compose.LabelledDoc] = []
     compose._back_translation(data_root, {}, docs)
-    originals = {"\n".join(compose.paragraphs_from_flat(r["text_a"])) for r in pairs
-                 if compose.reserved_back_translation(r["text_a"])}
+    originals = {"\n".join(compose.paragraphs_from_flat(compose.detectrl_text(r["text_a"], r["domain"])))
+                 for r in pairs if compose.reserved_back_translation(r["text_a"])}
     assert docs and all(d.family == "back_translation" for d in docs)
     assert {d.text for d in docs if d.label == 1} <= originals
     by_group: dict[str, list[int]] = {}
@@ -68,7 +64,8 @@ def test_chat_residue_rule_leaves_out_spliced_originals(data_root: Path, pairs: 
                and compose._CHAT_RESIDUE.search(r["text_a"])]
     assert spliced, "the data holds reserved originals with chat residue; the rule must find some"
     kept = {d.text for d in docs if d.label == 1}
-    assert not any("\n".join(compose.paragraphs_from_flat(r["text_a"])) in kept for r in spliced)
+    assert not any("\n".join(compose.paragraphs_from_flat(compose.detectrl_text(r["text_a"], r["domain"]))) in kept
+                   for r in spliced)
     assert len(kept) == sum(compose.reserved_back_translation(r["text_a"]) for r in pairs) - len(spliced)
 
 
@@ -81,6 +78,26 @@ def test_chat_residue_rule_leaves_out_spliced_originals(data_root: Path, pairs: 
 ])
 def test_chat_residue_pattern(text: str, found: bool):
     assert bool(compose._CHAT_RESIDUE.search(text)) is found
+
+
+@pytest.mark.parametrize("text, domain, cleaned", [
+    ("taste of home! nnWhy go? NNI first liked it. Nnit did.", "review (Yelp)",
+     "taste of home! Why go? I first liked it. it did."),
+    ("Annealing runs in the channel.", "review (Yelp)", "Annealing runs in the channel."),
+    ("NNPC said on Monday. nnThe end", "news (XSum/BBC)", "NNPC said on Monday. nnThe end"),
+])
+def test_detectrl_text_removes_lost_break_residue_of_reviews(text: str, domain: str, cleaned: str):
+    assert compose.detectrl_text(text, domain) == cleaned
+
+
+def test_back_translation_reviews_carry_no_lost_break_residue(data_root: Path, pairs: list[dict]):
+    docs: list[compose.LabelledDoc] = []
+    compose._back_translation(data_root, {}, docs)
+    reviews = [d for d in docs if "review" in d.origin]
+    raw = [r for r in pairs if r["domain"].startswith("review") and compose.reserved_back_translation(r["text_a"])
+           and compose._LOST_BREAK.search(r["text_a"])]
+    assert raw, "reserved Yelp originals with the residue exist in the data; the rule must have work to do"
+    assert reviews and not any(compose._LOST_BREAK.search(d.text) for d in reviews)
 
 
 def test_unwrap_joins_hard_wrapped_lines_within_paragraphs():
