@@ -38,6 +38,11 @@ _BLOCK = frozenset({
 })
 #: A line needs at least one word character; lone separators ("|", "»", "•") are layout.
 _WORDY = re.compile(r"\w")
+#: An ``</html>`` end tag. libxml2 drops everything after the first one, while browsers keep
+#: reading (HTML5 "after after body" mode): scraped pages with a stray one mid-page, or pages
+#: saved one after another into a file, would lose text silently. The parser closes the root
+#: at the end of the input anyway, so these tags are removed before parsing.
+_HTML_END = re.compile(r"</html\s*>", re.IGNORECASE)
 #: Longest tag path kept (innermost tags); real pages nest far less.
 MAX_PATH_DEPTH = 32
 #: Longest class/id string kept per block.
@@ -63,7 +68,7 @@ def document_from_html(html: str | bytes, id: str, source: str) -> Document:
         return error_document(id, source, f"{source}: no text found", **meta)
     parser = _parser()
     try:
-        root = lxml_html.document_fromstring(html.encode("utf-8"), parser=parser)
+        root = lxml_html.document_fromstring(_HTML_END.sub("", html).encode("utf-8"), parser=parser)
     except (etree.LxmlError, ValueError) as exc:
         if "empty" in str(exc).lower():
             return error_document(id, source, f"{source}: no text found", **meta)

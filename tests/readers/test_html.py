@@ -84,6 +84,21 @@ def test_broken_html_recovers():
     assert doc.text.split("\n") == ["unclosed bold", "inner", "stray"]
 
 
+def test_text_after_a_stray_html_end_tag_is_kept():
+    stray = "<html><body><p>first paragraph</p></body></HTML ><p>second paragraph</p> tail</html>"
+    doc = document_from_html(stray, "s", "s.html")
+    assert doc.text.split("\n") == ["first paragraph", "second paragraph", "tail"]
+    assert [b.tag for b in doc.blocks[:2]] == ["p", "p"] and len(doc.blocks) == 3
+
+
+def test_pages_saved_one_after_another_are_all_read():
+    pages = "\n".join(f"<html><head><title>Page {k}</title></head><body><h1>Story {k}</h1>"
+                      f"<p>Text of story {k}.</p></body></html>" for k in range(3))
+    doc = document_from_html(pages, "p", "p.html")
+    assert doc.text.split("\n") == [line for k in range(3) for line in (f"Story {k}", f"Text of story {k}.")]
+    assert doc.meta["title"] == "Page 0"
+
+
 def test_deep_nesting_keeps_text_and_caps_the_path():
     html = "<div>" * 1500 + "deep text" + "</div>" * 1500
     doc = document_from_html(html, "d", "d.html")
