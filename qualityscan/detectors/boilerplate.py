@@ -463,6 +463,10 @@ FLAG_LINE = 0.5
 #: ``FALLBACK_CAP`` or more (the page is all chrome). Every page of an extraction benchmark has
 #: some main text, as the extractors' fallbacks assume (trafilatura's, for one).
 FALLBACK_MARGIN, FALLBACK_SCORE, FALLBACK_CAP = 0.05, 0.49, 0.7
+#: Flagged rows explained per model call (:meth:`BoilerplateDetector._top_groups`): a batch of
+#: ordinary documents takes one call; a huge document's probes (one row per flagged row and
+#: feature group) stay a bounded size.
+PROBE_ROWS = 2000
 
 
 def rule(text: str, phrase: PhraseMatch | None, comment_region: bool = False) -> str | None:
@@ -962,12 +966,22 @@ class BoilerplateDetector(Detector):
 
     def _top_groups(self, features: np.ndarray, scores: np.ndarray, rows: np.ndarray) -> dict[int, list[str]]:
         """For each flagged row, the feature groups whose reset to a running-text value lowers
-        the score most (at least 0.05), strongest first.
-
-        One model call for all probes; a probe equal to its row (the group is missing or
-        already at the running-text value) is not scored: its drop is 0."""
+        the score most (at least 0.05), strongest first."""
         if rows.size == 0 or self.top_features <= 0:
             return {}
+        # runs of rows bound the probe matrix of a huge document; each row's drops are its own
+        drops = np.vstack([self._drops(features, scores, rows[k:k + PROBE_ROWS])
+                           for k in range(0, rows.size, PROBE_ROWS)])
+        names = list(FEATURE_GROUPS)
+        orders = np.argsort(-drops, axis=1)[:, : self.top_features].tolist()
+        return {i: [f"{names[g]} (-{row[g]:.2f})" for g in order if row[g] >= 0.05]
+                for i, order, row in zip(rows.tolist(), orders, drops.tolist())}
+
+    def _drops(self, features: np.ndarray, scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Score drop of each of ``rows`` (one column per feature group) when the group is
+        reset to its running-text value. One model call for all probes; a probe equal to its
+        row (the group is missing or already at the running-text value) is not scored: its
+        drop is 0."""
         _, meta = self._model()
         reference = np.asarray(meta["content_reference"], dtype=float)
         original = features[rows]
@@ -989,10 +1003,7 @@ class BoilerplateDetector(Detector):
             for r, g in where:
                 drops[r, g] = scores[rows[r]] - probed[k:k + r.size]
                 k += r.size
-        names = list(FEATURE_GROUPS)
-        orders = np.argsort(-drops, axis=1)[:, : self.top_features].tolist()
-        return {i: [f"{names[g]} (-{row[g]:.2f})" for g in order if row[g] >= 0.05]
-                for i, order, row in zip(rows.tolist(), orders, drops.tolist())}
+        return drops
 
 
 def _keep_some(scores: np.ndarray) -> None:

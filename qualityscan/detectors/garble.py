@@ -46,7 +46,7 @@ import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -481,28 +481,47 @@ CHAR_NGRAM_ORDERS = (2, 3, 4)
 CHAR_NGRAM_BITS = 18
 
 
-#: :func:`hashed_char_ngrams` works on runs of texts of about this many bytes at a time, so a
-#: huge document's n-gram arrays (some 40 bytes per byte of text) stay a bounded size.
-CHAR_NGRAM_CHUNK_BYTES = 1 << 20
+#: Paragraph rows (:func:`batch_features`) and hashed n-grams are computed over runs of
+#: paragraphs of about this many characters at a time, so the transient arrays of a huge
+#: document (some 60 and 130 bytes per character) stay a bounded size; a paragraph's values
+#: do not depend on the others, so they are the same.
+RUN_CHARS = 1 << 17
+
+
+def runs(texts: Sequence[str]) -> Iterator[slice]:
+    """Consecutive slices of ``texts`` of about :data:`RUN_CHARS` characters each; none when
+    ``texts`` is empty."""
+    first, used = 0, 0
+    for i, text in enumerate(texts):
+        used += len(text) + 1
+        if used >= RUN_CHARS or i == len(texts) - 1:
+            yield slice(first, i + 1)
+            first, used = i + 1, 0
 
 
 def hashed_char_ngrams(texts: Sequence[str]) -> sparse.csr_matrix:
     """Sublinear term frequencies of the hashed 2-4-byte n-grams of each (folded) text, one
     row per text; computed with numpy over many texts at once (Fibonacci hashing of the packed
     bytes, the order mixed in), about ten times faster than scikit-learn's Python analyser.
-    Rows are independent: runs of texts of about :data:`CHAR_NGRAM_CHUNK_BYTES` are computed
-    one after the other and stacked."""
-    encoded = [t.lower().encode("utf-8") for t in texts]
-    size = 2 ** CHAR_NGRAM_BITS
-    if not encoded:
-        return sparse.csr_matrix((0, size))
-    chunks, first, used = [], 0, 0
-    for i, e in enumerate(encoded):
-        used += len(e) + 1
-        if used >= CHAR_NGRAM_CHUNK_BYTES or i == len(encoded) - 1:
-            chunks.append(_hashed_rows(encoded[first:i + 1], size))
-            first, used = i + 1, 0
-    return chunks[0] if len(chunks) == 1 else sparse.vstack(chunks, format="csr")
+    Rows are independent: :func:`runs` of texts are computed one after the other and
+    stacked."""
+    runs = list(_hashed_runs(texts))
+    if not runs:
+        return sparse.csr_matrix((0, 2 ** CHAR_NGRAM_BITS))
+    return runs[0] if len(runs) == 1 else sparse.vstack(runs, format="csr")
+
+
+def text_char_ngram_scores(texts: Sequence[str], state: dict[str, np.ndarray]) -> np.ndarray:
+    """:func:`char_ngram_scores` of :func:`hashed_char_ngrams` of ``texts``, one run of texts
+    at a time, so a huge document never holds its whole n-gram matrix (the same values)."""
+    scores = [char_ngram_scores(x, state) for x in _hashed_runs(texts)]
+    return np.concatenate(scores) if scores else np.zeros(0)
+
+
+def _hashed_runs(texts: Sequence[str]) -> Iterator[sparse.csr_matrix]:
+    """The rows of :func:`hashed_char_ngrams`, one matrix per :func:`runs` of the texts."""
+    for run in runs(texts):
+        yield _hashed_rows([t.lower().encode("utf-8") for t in texts[run]], 2 ** CHAR_NGRAM_BITS)
 
 
 def _hashed_rows(encoded: list[bytes], size: int) -> sparse.csr_matrix:
@@ -686,6 +705,14 @@ class ParagraphRows(NamedTuple):
     findings: list[list[Finding]]
     mentions: list[list[list[Mention]]]  # per paragraph: runs of capitalised words (name mentions)
     titled: list[bool]  # headline-style line: short, mostly capitalised words, no closing full stop
+
+
+def _stacked(parts: list[ParagraphRows]) -> ParagraphRows:
+    """Several :class:`ParagraphRows` (of consecutive runs of paragraphs) as one."""
+    if len(parts) == 1:
+        return parts[0]
+    return ParagraphRows(np.vstack([r.matrix for r in parts]), [f for r in parts for f in r.findings],
+                         [m for r in parts for m in r.mentions], [t for r in parts for t in r.titled])
 
 
 def _per_para(para: np.ndarray, weights: np.ndarray, n: int) -> np.ndarray:
@@ -1167,7 +1194,8 @@ def batch_features(documents: Sequence[Sequence[str]], res: Resources,
     with the language models run once over all of them; a document's features do not
     depend on the other documents."""
     folded = [[fold(p) for p in doc] for doc in documents]
-    rows = paragraph_rows([p for doc in folded for p in doc], res)
+    flat = [p for doc in folded for p in doc]
+    rows = _stacked([paragraph_rows(flat[run], res) for run in runs(flat)] or [paragraph_rows(flat, res)])
     out = []
     at = 0
     for texts in folded:
@@ -1193,7 +1221,7 @@ def batch_features(documents: Sequence[Sequence[str]], res: Resources,
             matrix[:, _COL["doc_name_variants"]] = len(variants) / len(texts)
         out.append((matrix, findings))
     if res.char_lr is not None and sum(len(m) for m, _ in out):
-        lexical = char_ngram_scores(hashed_char_ngrams([t for doc in folded for t in doc]), res.char_lr)
+        lexical = text_char_ngram_scores(flat, res.char_lr)
         at = 0
         for matrix, _ in out:
             matrix[:, _COL["char_ngram_lr"]] = lexical[at: at + len(matrix)]

@@ -15,7 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from qualityscan.corpus import CorpusStats, normalise_line
-from qualityscan.detectors import create
+from qualityscan.detectors import boilerplate, create
 from qualityscan.detectors.boilerplate import (
     _COMMENT_HEADER,
     _COMPILED,
@@ -397,6 +397,18 @@ def test_stacked_documents_get_the_rows_each_gets_alone(seed) -> None:
         assert lines == [x for a in alone for x in a[1]] and others == [k for a in alone for k in a[2]]
 
 
+
+
+def test_explanations_are_the_same_in_runs_of_rows(detector: BoilerplateDetector, seed,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = [seed(prefix) for prefix in ("000", "001", "002", "003", "004")]
+    features, _, _ = _document_features(docs, None, True)
+    scores = detector.predict(features)
+    rows = np.flatnonzero(scores >= 0.2)
+    whole = detector._top_groups(features, scores, rows)
+    monkeypatch.setattr(boilerplate, "PROBE_ROWS", 3)
+    assert rows.size > 3 * 5 and sum(map(bool, whole.values())) > 3
+    assert detector._top_groups(features, scores, rows) == whole
 # -- registry and the model file --------------------------------------------------------------
 
 def test_registered() -> None:

@@ -225,11 +225,22 @@ def test_hashed_char_ngrams_match_a_direct_count():
 def test_hashed_char_ngrams_are_the_same_computed_in_chunks(monkeypatch):
     texts = [f"Paragraph {k} caf\u00e9 " + "abc " * (k % 7) for k in range(200)]
     whole = hashed_char_ngrams(texts)
-    monkeypatch.setattr(garble, "CHAR_NGRAM_CHUNK_BYTES", 100)
+    monkeypatch.setattr(garble, "RUN_CHARS", 100)
     chunked = hashed_char_ngrams(texts)
     assert chunked.shape == whole.shape and chunked.has_canonical_format
     for attr in ("indptr", "indices", "data"):
         assert np.array_equal(getattr(chunked, attr), getattr(whole, attr))
+
+
+def test_char_ngram_scores_are_the_same_computed_in_chunks(monkeypatch):
+    texts = [f"Paragraph {k} caf\u00e9 " + "abc " * (k % 7) for k in range(200)]
+    rng = np.random.default_rng(0)
+    state = {"idf": rng.uniform(1, 5, 2 ** 18), "coef": rng.normal(size=2 ** 18), "intercept": -0.5}
+    whole = garble.char_ngram_scores(hashed_char_ngrams(texts), state)
+    monkeypatch.setattr(garble, "RUN_CHARS", 100)
+    chunked = garble.text_char_ngram_scores(texts, state)
+    assert whole.shape == (200,) and np.array_equal(chunked, whole)
+    assert garble.text_char_ngram_scores([], state).shape == (0,)
 
 
 # -- language model --------------------------------------------------------------------------
@@ -396,6 +407,24 @@ def test_batch_results_do_not_depend_on_the_batch(res):
         assert np.array_equal(x, document_features([p.text for p in doc.paragraphs], res)[0])
     lexical = np.concatenate([x[:, FEATURES.index("char_ngram_lr")] for x, _ in many])
     assert ((lexical > 0) & (lexical < 1)).all()
+
+
+def test_runs_cover_the_texts_in_order(monkeypatch):
+    monkeypatch.setattr(garble, "RUN_CHARS", 50)
+    texts = [f"paragraph {k} " * (k % 4) for k in range(40)]
+    slices = list(garble.runs(texts))
+    assert [i for s in slices for i in range(len(texts))[s]] == list(range(len(texts)))
+    assert len(slices) > 5 and all(sum(len(t) + 1 for t in texts[s][:-1]) < 50 for s in slices)
+    assert list(garble.runs([])) == []
+
+
+def test_features_are_the_same_computed_in_runs(monkeypatch, res, seed_paragraphs):
+    docs = [seed_paragraphs(prefix) for prefix in ("000", "002", "004")]
+    whole = batch_features(docs, res)
+    monkeypatch.setattr(garble, "RUN_CHARS", 300)
+    assert len(list(garble.runs([p for doc in docs for p in doc]))) > 20
+    for (x, findings), (y, in_runs) in zip(whole, batch_features(docs, res)):
+        assert np.array_equal(x, y) and findings == in_runs
 
 
 # -- names -----------------------------------------------------------------------------------
