@@ -505,10 +505,10 @@ def hashed_char_ngrams(texts: Sequence[str]) -> sparse.csr_matrix:
     bytes, the order mixed in), about ten times faster than scikit-learn's Python analyser.
     Rows are independent: :func:`runs` of texts are computed one after the other and
     stacked."""
-    runs = list(_hashed_runs(texts))
-    if not runs:
+    parts = list(_hashed_runs(texts))
+    if not parts:
         return sparse.csr_matrix((0, 2 ** CHAR_NGRAM_BITS))
-    return runs[0] if len(runs) == 1 else sparse.vstack(runs, format="csr")
+    return parts[0] if len(parts) == 1 else sparse.vstack(parts, format="csr")
 
 
 def text_char_ngram_scores(texts: Sequence[str], state: dict[str, np.ndarray]) -> np.ndarray:
