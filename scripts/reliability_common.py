@@ -260,13 +260,6 @@ def percentile_interval(values: np.ndarray, level: float = 0.95) -> list[float]:
     return [float(v) for v in np.percentile(values, [tail, 100 - tail])]
 
 
-def bootstrap_auc_ci(y: np.ndarray, s: np.ndarray, groups: np.ndarray, n_resamples: int = BOOTSTRAP_RESAMPLES,
-                     seed: int = BOOTSTRAP_SEED, level: float = 0.95) -> list[float]:
-    """Grouped-bootstrap percentile interval of the ROC AUC of ``s`` (one scorer)."""
-    aucs, _ = bootstrap_aucs(y, {"s": s}, groups, n_resamples, seed)
-    return percentile_interval(aucs["s"], level)
-
-
 def intervals(docs: list[LabelledDoc], scores: dict[str, np.ndarray], n_resamples: int = BOOTSTRAP_RESAMPLES,
               seed: int = BOOTSTRAP_SEED) -> dict[str, Any]:
     """Grouped-bootstrap 95 % intervals of the held-out AUCs of :func:`evaluate`: pooled for every

@@ -483,12 +483,12 @@ CHAR_NGRAM_BITS = 18
 
 #: Paragraph rows (:func:`batch_features`) and hashed n-grams are computed over runs of
 #: paragraphs of about this many characters at a time, so the transient arrays of a huge
-#: document (some 60 and 130 bytes per character) stay a bounded size; a paragraph's values
-#: do not depend on the others, so they are the same.
+#: document (about 70 and 180 bytes per character of a run, tracemalloc) stay a bounded size;
+#: a paragraph's values do not depend on the others, so they are the same.
 RUN_CHARS = 1 << 17
 
 
-def runs(texts: Sequence[str]) -> Iterator[slice]:
+def paragraph_runs(texts: Sequence[str]) -> Iterator[slice]:
     """Consecutive slices of ``texts`` of about :data:`RUN_CHARS` characters each; none when
     ``texts`` is empty."""
     first, used = 0, 0
@@ -503,7 +503,7 @@ def hashed_char_ngrams(texts: Sequence[str]) -> sparse.csr_matrix:
     """Sublinear term frequencies of the hashed 2-4-byte n-grams of each (folded) text, one
     row per text; computed with numpy over many texts at once (Fibonacci hashing of the packed
     bytes, the order mixed in), about ten times faster than scikit-learn's Python analyser.
-    Rows are independent: :func:`runs` of texts are computed one after the other and
+    Rows are independent: :func:`paragraph_runs` of texts are computed one after the other and
     stacked."""
     parts = list(_hashed_runs(texts))
     if not parts:
@@ -519,8 +519,8 @@ def text_char_ngram_scores(texts: Sequence[str], state: dict[str, np.ndarray]) -
 
 
 def _hashed_runs(texts: Sequence[str]) -> Iterator[sparse.csr_matrix]:
-    """The rows of :func:`hashed_char_ngrams`, one matrix per :func:`runs` of the texts."""
-    for run in runs(texts):
+    """The rows of :func:`hashed_char_ngrams`, one matrix per :func:`paragraph_runs` of the texts."""
+    for run in paragraph_runs(texts):
         yield _hashed_rows([t.lower().encode("utf-8") for t in texts[run]], 2 ** CHAR_NGRAM_BITS)
 
 
@@ -1195,7 +1195,7 @@ def batch_features(documents: Sequence[Sequence[str]], res: Resources,
     depend on the other documents."""
     folded = [[fold(p) for p in doc] for doc in documents]
     flat = [p for doc in folded for p in doc]
-    rows = _stacked([paragraph_rows(flat[run], res) for run in runs(flat)] or [paragraph_rows(flat, res)])
+    rows = _stacked([paragraph_rows(flat[run], res) for run in paragraph_runs(flat)] or [paragraph_rows(flat, res)])
     out = []
     at = 0
     for texts in folded:

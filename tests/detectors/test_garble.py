@@ -412,17 +412,17 @@ def test_batch_results_do_not_depend_on_the_batch(res):
 def test_runs_cover_the_texts_in_order(monkeypatch):
     monkeypatch.setattr(garble, "RUN_CHARS", 50)
     texts = [f"paragraph {k} " * (k % 4) for k in range(40)]
-    slices = list(garble.runs(texts))
+    slices = list(garble.paragraph_runs(texts))
     assert [i for s in slices for i in range(len(texts))[s]] == list(range(len(texts)))
     assert len(slices) > 5 and all(sum(len(t) + 1 for t in texts[s][:-1]) < 50 for s in slices)
-    assert list(garble.runs([])) == []
+    assert list(garble.paragraph_runs([])) == []
 
 
 def test_features_are_the_same_computed_in_runs(monkeypatch, res, seed_paragraphs):
     docs = [seed_paragraphs(prefix) for prefix in ("000", "002", "004")]
     whole = batch_features(docs, res)
     monkeypatch.setattr(garble, "RUN_CHARS", 300)
-    assert len(list(garble.runs([p for doc in docs for p in doc]))) > 20
+    assert len(list(garble.paragraph_runs([p for doc in docs for p in doc]))) > 20
     for (x, findings), (y, in_runs) in zip(whole, batch_features(docs, res)):
         assert np.array_equal(x, y) and findings == in_runs
 
